@@ -1,0 +1,173 @@
+"""Finding saved pages on disk and reading their bytes safely.
+
+Inputs are streamed: a folder of a million pages is walked one directory at a
+time, never listed whole, so memory stays flat however large the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "LoadError",
+    "PageInput",
+    "PAGE_SUFFIXES",
+    "iter_inputs",
+    "load_url_manifest",
+    "read_page_bytes",
+]
+
+#: Suffixes picked up when walking a folder; a file given by name is always taken.
+PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".html.gz", ".htm.gz", ".txt", ".txt.gz")
+#: Largest page accepted, after decompression.
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class LoadError(OSError):
+    """A page that cannot be read; ``reason`` goes to the manifest."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class PageInput:
+    """One page to process, as the user named it."""
+
+    location: str
+    """The path or URL as given (recorded in ``source.location``)."""
+    kind: str = "file"
+    """``file`` or ``http``."""
+    url: str | None = None
+    """The page's original URL, when known (from a URL manifest or the fetch)."""
+    key: str = ""
+    """Stable identity for ids: the path relative to the input root, or the URL."""
+
+
+def iter_inputs(
+    paths: Iterable[str | os.PathLike[str]],
+    urls: dict[str, str] | None = None,
+) -> Iterator[PageInput]:
+    """Yield every page under ``paths`` (files or folders, recursively), in a stable order.
+
+    Files named directly are taken whatever their suffix (the content decides what
+    they are); inside folders only page suffixes are taken and hidden entries skipped.
+    A path that does not exist is yielded too, so it ends as a failed entry.
+    """
+    urls = urls or {}
+    for given in paths:
+        root = Path(given)
+        if root.is_dir():
+            for path in _walk(root):
+                yield _page(path, path.relative_to(root).as_posix(), urls)
+        else:
+            yield _page(root, root.name, urls)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Depth-first, sorted per directory: deterministic without listing the tree."""
+    try:
+        with os.scandir(root) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+        elif entry.is_file() and entry.name.lower().endswith(PAGE_SUFFIXES):
+            yield Path(entry.path)
+
+
+def _page(path: Path, rel: str, urls: dict[str, str]) -> PageInput:
+    url = urls.get(str(path.resolve())) or urls.get(rel) or urls.get(path.name)
+    return PageInput(location=str(path), kind="file", url=url, key=rel)
+
+
+def read_page_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a saved page, gunzipping by content (not by suffix), never past ``max_bytes``.
+
+    The limit applies to the decompressed size, so a small ``.html.gz`` bomb fails
+    with a reason instead of filling memory.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2)
+            fh.seek(0)
+            if head == b"\x1f\x8b":
+                return _gunzip_capped(fh, max_bytes)
+            data = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise LoadError("file not found") from None
+    except IsADirectoryError:
+        raise LoadError("is a directory") from None
+    except PermissionError:
+        raise LoadError("permission denied") from None
+    except OSError as exc:
+        raise LoadError(f"unreadable: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise LoadError(f"too large: over {max_bytes} bytes")
+    return data
+
+
+def _gunzip_capped(fh: io.BufferedReader, max_bytes: int) -> bytes:
+    out = bytearray()
+    try:
+        with gzip.GzipFile(fileobj=fh) as gz:
+            while chunk := gz.read(65536):
+                out += chunk
+                if len(out) > max_bytes:
+                    raise LoadError(f"too large: over {max_bytes} bytes after decompression")
+    except (OSError, EOFError, zlib.error) as exc:
+        if isinstance(exc, LoadError):
+            raise
+        raise LoadError(f"corrupt gzip: {exc}") from None
+    return bytes(out)
+
+
+def load_url_manifest(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Read ``path,url`` pairs (CSV with or without header, or JSONL objects).
+
+    Keys are stored three ways (resolved absolute path, path as written, file
+    name) so a manifest written from any working folder still matches.
+    """
+    manifest = Path(path)
+    base = manifest.parent
+    text = manifest.read_text(encoding="utf-8-sig")
+    pairs: list[tuple[str, str]] = []
+    if manifest.suffix.lower() in (".jsonl", ".ndjson", ".json") or text.lstrip().startswith("{"):
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                pairs.append((str(obj["path"]), str(obj["url"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{manifest}:{n}: expected an object with 'path' and 'url' ({exc})") from None
+    else:
+        for n, row in enumerate(csv.reader(io.StringIO(text)), 1):
+            if not row or not "".join(row).strip():
+                continue
+            if n == 1 and [c.strip().lower() for c in row[:2]] == ["path", "url"]:
+                continue
+            if len(row) < 2:
+                raise ValueError(f"{manifest}:{n}: expected 'path,url'")
+            pairs.append((row[0].strip(), row[1].strip()))
+    urls: dict[str, str] = {}
+    for p, url in pairs:
+        target = Path(p) if Path(p).is_absolute() else base / p
+        urls[str(target.resolve())] = url
+        urls.setdefault(p, url)
+        urls.setdefault(Path(p).name, url)
+    return urls

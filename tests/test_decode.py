@@ -1,0 +1,90 @@
+"""Decoding bytes and telling HTML from plain text."""
+
+from __future__ import annotations
+
+import pytest
+
+from pagescrub.tasks.decode import DecodeError, decode_bytes, decode_page, normalize_unicode, sniff_kind
+
+CP1252_PAGE = (
+    '<html><head><meta charset="windows-1252"><title>Caf\u00e9</title></head>'
+    "<body><p>\u201cQuoted\u201d caf\u00e9 \u2013 na\u00efve \u20ac5</p></body></html>"
+).encode("cp1252")
+
+
+def test_cp1252_page_with_only_meta_charset_decodes_without_mojibake() -> None:
+    page = decode_page(CP1252_PAGE)
+    assert page.encoding == "cp1252"
+    assert "\u201cQuoted\u201d caf\u00e9 \u2013 na\u00efve \u20ac5" in page.text
+    assert "\u00e2\u20ac" not in page.text  # the classic UTF-8-as-cp1252 mojibake
+    assert page.kind == "html"
+
+
+def test_iso_8859_1_label_means_windows_1252() -> None:
+    data = CP1252_PAGE.replace(b"windows-1252", b"iso-8859-1")
+    text, enc = decode_bytes(data)
+    assert enc == "cp1252"
+    assert "\u20ac5" in text
+
+
+def test_utf8_bom_is_removed_and_wins_over_meta() -> None:
+    data = b"\xef\xbb\xbf" + '<html><head><meta charset="iso-8859-1"></head><body><p>Gr\u00fc\u00dfe</p></body></html>'.encode()
+    page = decode_page(data)
+    assert page.encoding == "utf-8"
+    assert page.text.startswith("<html>")
+    assert "Gr\u00fc\u00dfe" in page.text
+
+
+def test_declared_utf8_that_is_really_cp1252_falls_back() -> None:
+    data = '<html><head><meta charset="utf-8"></head><body><p>Caf\u00e9 society\u2019s \u201cbest\u201d</p></body></html>'.encode("cp1252")
+    page = decode_page(data)
+    assert "Caf\u00e9 society\u2019s \u201cbest\u201d" in page.text
+    assert "\ufffd" not in page.text
+
+
+def test_transport_charset_beats_meta() -> None:
+    data = '<html><head><meta charset="utf-8"></head><body><p>\u041f\u0440\u0438\u0432\u0435\u0442</p></body></html>'.encode("koi8-r")
+    text, enc = decode_bytes(data, declared="koi8-r")
+    assert enc == "koi8-r"
+    assert "\u041f\u0440\u0438\u0432\u0435\u0442" in text
+
+
+def test_utf16_without_bom() -> None:
+    page = decode_page("<p>\u043f\u0440\u0438\u0432\u0435\u0442 world</p>".encode("utf-16-le"))
+    assert page.encoding == "utf-16-le"
+    assert "\u043f\u0440\u0438\u0432\u0435\u0442 world" in page.text
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty input"),
+        (b"   \n\t  \n", "empty input"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "binary content (png)"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "binary content (pdf)"),
+        (b"PK\x03\x04\x14\x00\x00\x00" + bytes(100), "binary content (zip)"),
+        (bytes(range(256)) * 8, "binary content"),
+    ],
+)
+def test_unreadable_input_fails_with_a_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_page(data)
+    assert info.value.reason.startswith(reason)
+
+
+def test_normalize_unicode_nfc_nbsp_and_controls() -> None:
+    text = normalize_unicode("Cafe\u0301\u00a0au\u2009lait\x00\r\nnext\u200bline")
+    assert text == "Caf\u00e9 au lait\nnextline"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("<!DOCTYPE html><html><body>x</body></html>", "html"),
+        ("  <html lang=en><head><title>t</title></head></html>", "html"),
+        ("Headline\n\nA paragraph of text. Another one < 5 and > 3.", "text"),
+        ("Intro line\n<div><p>a</p><p>b</p><p>c</p><span>d</span></div>", "html"),
+    ],
+)
+def test_sniff_kind_by_content(text: str, kind: str) -> None:
+    assert sniff_kind(text) == kind
