@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Tests never reach the internet: no telemetry from the servers they start.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = FIXTURES / "seeds"
 

@@ -1,0 +1,314 @@
+"""Article body from an HTML page: chrome pruning, readability-lxml, residual clean-up.
+
+The page is parsed once (``parse_html``); metadata is read from that tree before
+anything here runs, and this module works on its own copy. Readability finds the
+article; what it is known to keep (share bars, "Related" lists, newsletter boxes,
+credits) is removed before and after it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+
+import lxml.etree
+import lxml.html
+from lxml.html import HtmlElement
+from readability import Document
+from readability.readability import Unparseable
+
+__all__ = ["CleanedBody", "HtmlParseError", "clean_html_tree", "parse_html", "tree_to_text"]
+
+_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+
+# Elements that never carry article text.
+_DROP_TAGS = (
+    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
+    "button", "select", "input", "textarea", "label", "link", "meta", "dialog", "map",
+)
+# Page chrome by HTML5 semantics; kept only when it holds most of the page's text.
+_CHROME_TAGS = ("nav", "aside", "footer")
+# Class/id words that mark chrome. Matched as whole words of the attribute
+# (split on non-letters), so "comments-open" on <body> is not a hit for "comment"
+# unless it holds little of the text.
+_CHROME_WORDS = frozenset(
+    """
+    share sharing sharebar social socials sharetools share-tools addthis sociallinks
+    related relatedposts related-posts relatedarticles related-articles recommended recommendations
+    recirc recirculation outbrain taboola zergnet more-stories morestories also-read alsoread
+    read-more readmore read-next readnext up-next upnext whats-next most-read mostread most-popular
+    popular trending newsletter newsletters subscribe subscription signup sign-up signin sign-in
+    login register paywall regwall meter comment comments commentlist comment-list disqus respond
+    cookie cookies consent gdpr banner-ad advert adverts advertisement advertising ad ads adslot
+    ad-slot ad-container adunit ad-unit dfp sponsor sponsored promo promotion promoted breadcrumb
+    breadcrumbs sidebar side-bar widget widgets modal popup overlay toolbar skip-link skiplink
+    print-only screen-reader-only sr-only visually-hidden hidden-print author-bio authorbio
+    tags tag-list taglist topics keywords pagination pager prev-next post-navigation nav navigation
+    menu masthead site-header site-footer footer header jump-link
+    """.split()
+)
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+# Short blocks whose wording is chrome in any site's template.
+_CHROME_TEXT = re.compile(
+    r"""^\W*(?:
+        (?:read|see|view|show|load)\s+(?:more|also|next|the\ full|all|comments?)\b
+      | related(?:\s+(?:articles?|stories|posts|content|coverage|topics|links|reading))?\s*:?$
+      | (?:more|top|latest|popular|trending)\s+(?:from|on|in|stories|news|articles|posts|videos?|reads?)\b.{0,40}$
+      | (?:you|we\s+think\s+you)\s+(?:may|might|could|will)\s+(?:also\s+)?(?:like|enjoy|be\s+interested)
+      | (?:recommended|suggested)\s+(?:for\s+you|stories|articles|reading)
+      | (?:sign\s*up|subscribe|register|log\s*in|sign\s*in)\b.{0,120}$
+      | (?:share|tweet|email|print|copy\s+link)(?:\s+(?:this|on|via|article|story|the\s+article))?\b.{0,40}$
+      | follow\s+(?:us|me)\b.{0,60}$
+      | advertisement\W*$ | sponsored(?:\s+content)?\W*$ | ad\W*$
+      | (?:©|\(c\)|copyright)\s.{0,150}$
+      | all\s+rights\s+reserved.{0,60}$
+      | (?:this\s+(?:site|website)\s+uses\s+cookies|we\s+use\s+cookies).{0,200}$
+      | (?:leave\s+a\s+(?:reply|comment)|post\s+a\s+comment|add\s+a\s+comment|\d+\s+comments?|no\s+comments)\W*.{0,40}$
+      | click\s+here\b.{0,100}$
+      | (?:previous|next)\s+(?:article|post|story)\b.{0,150}$
+      | (?:image|photo|picture)\s*(?:credit|source)?\s*:\s*.{0,80}$
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_BLOCK_TAGS = frozenset(
+    "p div section article main header footer aside nav h1 h2 h3 h4 h5 h6 ul ol li dl dt dd "
+    "blockquote pre table thead tbody tfoot tr figure figcaption address hr br center details summary".split()
+)
+_HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_KEEP_ATTRS = {"a": ("href",), "img": ("src", "alt"), "td": ("colspan", "rowspan"), "th": ("colspan", "rowspan")}
+
+
+class HtmlParseError(ValueError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class CleanedBody:
+    text: str
+    html: str
+
+
+def parse_html(text: str) -> HtmlElement:
+    """Parse a page once; every later step reads this tree (or a copy of it)."""
+    text = _XML_DECL.sub("", text, count=1)
+    try:
+        root = lxml.html.document_fromstring(text, parser=_PARSER)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise HtmlParseError(f"unparsable HTML: {exc}") from None
+    if root is None:
+        raise HtmlParseError("unparsable HTML: empty document")
+    return root
+
+
+def clean_html_tree(tree: HtmlElement, url: str | None = None) -> CleanedBody:
+    """The article body of ``tree`` (not modified) as text and as cleaned HTML."""
+    work = copy.deepcopy(tree)
+    _prune(work)
+    try:
+        summary = _Readability(work, url=url).summary(html_partial=True)
+    except Unparseable:
+        summary = ""
+    article = _fragment(summary)
+    if article is None:
+        return CleanedBody(text="", html="")
+    _post_clean(article)
+    text = tree_to_text(article)
+    _strip_attributes(article)
+    html = lxml.html.tostring(article, encoding="unicode", method="html")
+    return CleanedBody(text=text, html=html)
+
+
+class _Readability(Document):
+    """Readability that parses from a fresh copy of our tree on every retry.
+
+    Given a tree, readability-lxml mutates it and would re-run its lenient retry
+    on the already-mutilated tree; a deep copy is far cheaper than re-parsing.
+    """
+
+    def _parse(self, input: HtmlElement) -> HtmlElement:  # noqa: A002 - readability's name
+        return super()._parse(copy.deepcopy(input))
+
+
+def _fragment(summary: str) -> HtmlElement | None:
+    if not summary or not summary.strip():
+        return None
+    try:
+        return lxml.html.fragment_fromstring(summary, create_parent="div", parser=_PARSER)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+def _text_len(el: HtmlElement) -> int:
+    return len(_SPACES.sub(" ", el.text_content()).strip())
+
+
+def _attr_words(el: HtmlElement) -> set[str]:
+    value = f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}".lower()
+    if not value.strip():
+        return set()
+    parts = value.split()
+    words = set(parts)
+    for part in parts:
+        words.update(w for w in _WORD_SPLIT.split(part) if w)
+    return words
+
+
+def _prune(root: HtmlElement) -> None:
+    """Remove what is never article text, before readability scores the page."""
+    for el in list(root.iter(*_DROP_TAGS)):
+        _drop(el)
+    for el in list(root.iter(lxml.etree.Comment)):
+        _drop(el)
+    body = root.find("body")
+    total = _text_len(body if body is not None else root) or 1
+    protected = _main_text_path(root)
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None or el in protected:
+            continue
+        if el.tag in ("html", "body", "article", "main") or el.get("itemprop") == "articleBody":
+            continue
+        hidden = (
+            el.get("hidden") is not None
+            or el.get("aria-hidden") == "true"
+            or _HIDDEN_STYLE.search(el.get("style", "") or "")
+        )
+        chrome = el.tag in _CHROME_TAGS or el.get("role") in ("navigation", "complementary", "contentinfo", "banner")
+        if not chrome:
+            words = _attr_words(el)
+            chrome = bool(words) and not words.isdisjoint(_CHROME_WORDS)
+        if (hidden or chrome) and _text_len(el) < total * 0.3:
+            _drop(el)
+    for form in list(root.iter("form")):
+        if _text_len(form) < total * 0.3:
+            _drop(form)
+
+
+def _main_text_path(root: HtmlElement) -> set[HtmlElement]:
+    """The element holding the most paragraph prose, and its ancestors.
+
+    Class words are a weak signal ("and-w-sidebar" on a layout wrapper): the
+    container of the page's main prose is never pruned by them.
+    """
+    scores: dict[HtmlElement, int] = {}
+    for p in root.iter("p"):
+        n = len(p.text_content().strip())
+        parent = p.getparent()
+        if n >= 60 and parent is not None:
+            scores[parent] = scores.get(parent, 0) + n
+    if not scores:
+        return set()
+    best = max(scores, key=scores.__getitem__)
+    return {best, *best.iterancestors()}
+
+
+def _drop(el: HtmlElement) -> None:
+    """Remove an element but keep its tail text (it belongs to the parent)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail and tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _link_density(el: HtmlElement) -> float:
+    total = _text_len(el)
+    if not total:
+        return 0.0
+    links = sum(_text_len(a) for a in el.iter("a"))
+    return links / total
+
+
+def _post_clean(article: HtmlElement) -> None:
+    """Remove the residual chrome readability keeps: short boilerplate blocks, link lists, empties."""
+    for el in list(article.iter("p", "div", "li", "span", "h2", "h3", "h4", "h5", "h6", "strong", "em", "figcaption", "small")):
+        if el.getparent() is None:
+            continue
+        text = _SPACES.sub(" ", el.text_content()).strip()
+        if text and len(text) < 200 and _CHROME_TEXT.match(text):
+            _drop(el)
+    for lst in list(article.iter("ul", "ol")):
+        if lst.getparent() is None:
+            continue
+        items = [li for li in lst.iter("li")]
+        if len(items) >= 2 and _link_density(lst) > 0.7 and _text_len(lst) / max(len(items), 1) < 120:
+            _drop(lst)
+    _drop_empty(article)
+
+
+def _drop_empty(article: HtmlElement) -> None:
+    for el in reversed(list(article.iter())):
+        if el is article or not isinstance(el.tag, str) or el.tag in ("img", "br", "hr", "td", "th"):
+            continue
+        if len(el) == 0 and not (el.text or "").strip():
+            _drop(el)
+
+
+def _strip_attributes(article: HtmlElement) -> None:
+    for el in article.iter():
+        if not isinstance(el.tag, str):
+            continue
+        keep = _KEEP_ATTRS.get(el.tag, ())
+        for name in list(el.attrib):
+            if name not in keep:
+                del el.attrib[name]
+
+
+def tree_to_text(root: HtmlElement) -> str:
+    """Readable text: blocks separated by a blank line, list items and headings on their own lines."""
+    blocks: list[tuple[str, str]] = []
+    buf: list[str] = []
+
+    def flush(kind: str) -> None:
+        text = _SPACES.sub(" ", "".join(buf))
+        lines = [ln.strip() for ln in text.split("\n")]
+        joined = "\n".join(ln for ln in lines if ln)
+        if joined:
+            blocks.append((kind, joined))
+        buf.clear()
+
+    def walk(el: HtmlElement, kind: str) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        block = tag in _BLOCK_TAGS
+        if tag == "br":
+            buf.append("\n")
+        elif block:
+            flush(kind)
+            if tag == "li":
+                kind = "li"
+            elif tag in _HEADINGS:
+                kind = "h"
+        if tag and tag != "br":
+            if el.text:
+                buf.append(el.text)
+            for child in el:
+                walk(child, kind)
+                if isinstance(child.tag, str) and child.tag in ("td", "th"):
+                    buf.append(" ")
+            if block:
+                flush(kind)
+        if el.tail:
+            buf.append(el.tail)
+
+    walk(root, "p")
+    flush("p")
+    out: list[str] = []
+    prev_kind = ""
+    for kind, text in blocks:
+        if out:
+            out.append("\n" if kind == "li" and prev_kind == "li" else "\n\n")
+        out.append(text)
+        prev_kind = kind
+    return "".join(out).strip()
