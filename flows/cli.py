@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pagescrub import __version__
+
+if TYPE_CHECKING:  # imported where used, so `pagescrub --help` does not load Prefect or boto3
+    from pagescrub.tasks.store import Store, StoreOptions
 
 app = typer.Typer(
     name="pagescrub",
@@ -35,64 +41,217 @@ def version() -> None:
     typer.echo(__version__)
 
 
+class AddressingStyle(str, Enum):
+    auto = "auto"
+    path = "path"
+    virtual = "virtual"
+
+
+_STORE = "Store (a folder, or s3://bucket/prefix/)"
+S3EndpointOpt = Annotated[
+    Optional[str],
+    typer.Option("--s3-endpoint-url", help="S3-compatible endpoint (MinIO, Ceph, R2), e.g. http://127.0.0.1:9000.", rich_help_panel=_STORE),
+]
+S3StyleOpt = Annotated[
+    Optional[AddressingStyle],
+    typer.Option("--s3-addressing-style", help="S3 addressing style (path for most S3-compatible servers).", rich_help_panel=_STORE),
+]
+S3ProfileOpt = Annotated[
+    Optional[str], typer.Option("--s3-profile", help="AWS profile (credentials come from the standard AWS chain).", rich_help_panel=_STORE)
+]
+S3RegionOpt = Annotated[Optional[str], typer.Option("--s3-region", help="AWS region (default: from the AWS chain).", rich_help_panel=_STORE)]
+StoreBlockOpt = Annotated[
+    Optional[str],
+    typer.Option("--store-block", help="Name of a saved PagescrubStore Prefect block giving the store and its settings.", rich_help_panel=_STORE),
+]
+ConcurrencyOpt = Annotated[
+    Optional[int], typer.Option("--write-concurrency", min=1, max=256, help="Concurrent writes to the store (default 8, or the block's).", rich_help_panel=_STORE)
+]
+
+
 @app.command()
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Saved pages: files or folders (searched recursively for .html, .htm, .html.gz, .txt).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (articles/, failed/, runs/ are created in it).")],
+    out: Annotated[
+        Optional[str],
+        typer.Option("--out", "-o", help="Output store: a folder or s3://bucket/prefix/ (articles/, raw/, failed/, runs/, state/ go in it)."),
+    ] = None,
     manifest: Annotated[
         Optional[Path],
         typer.Option("--manifest", help="CSV (path,url) or JSONL ({\"path\", \"url\"}) giving pages their original URL."),
     ] = None,
-    allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Exit 0 even when some inputs failed.")] = False,
+    allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Exit 0 even when some inputs failed (not when the store was unavailable).")] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Pages per Prefect task run.")] = 25,
     workers: Annotated[int, typer.Option(min=1, max=256, help="Task runner workers.")] = 2,
     max_bytes: Annotated[int, typer.Option(min=1024, help="Largest page accepted (after decompression).")] = 10 * 1024 * 1024,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    s3_endpoint_url: S3EndpointOpt = None,
+    s3_addressing_style: S3StyleOpt = None,
+    s3_profile: S3ProfileOpt = None,
+    s3_region: S3RegionOpt = None,
+    store_block: StoreBlockOpt = None,
+    write_concurrency: ConcurrencyOpt = None,
 ) -> None:
-    """Clean saved pages into records under OUT, as a Prefect flow run.
+    """Clean saved pages into records in the store OUT, as a Prefect flow run.
 
-    Exits 1 when any input failed (see the run manifest), unless --allow-failures.
+    Exits 1 when any input failed (see the run manifest), unless --allow-failures, and
+    whenever records could not be written (store unavailable: the next run writes them).
+    Exits 2, before any page is read, when the store is unusable (no bucket, access denied).
     """
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
     if manifest is not None and not manifest.is_file():
         raise typer.BadParameter(f"no such file: {manifest}", param_hint="--manifest")
+    out, options = _store_settings(
+        out, store_block, s3_endpoint_url, s3_addressing_style, s3_profile, s3_region, write_concurrency
+    )
+    store = _checked_store(out, options)
     # Imported here so `pagescrub --help` stays fast and does not start Prefect.
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from pagescrub.flows.scrape import reporting, scrape
+    from pagescrub.flows.scrape import scrape
     from pagescrub.tasks.load import iter_inputs
 
     flow = scrape.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
     params: dict[str, Any] = dict(
         paths=[str(p) for p in paths],
-        out=str(out),
+        out=store.url,
         url_manifest=str(manifest) if manifest else None,
         batch_size=batch_size,
         max_bytes=max_bytes,
         max_in_flight=2 * workers,
+        store_options=options,
     )
-    show = progress and _console.is_terminal
-    if show:
-        total = sum(1 for _ in iter_inputs(paths))
-        with Progress(
-            TextColumn("cleaning"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(), console=_console, transient=False,
-        ) as bar:
-            task_id = bar.add_task("pages", total=total, failed=0)
-            failed = 0
-
-            def advance(entries: list[dict[str, Any]]) -> None:
-                nonlocal failed
-                failed += sum(1 for e in entries if e["status"] == "failed")
-                bar.update(task_id, advance=len(entries), failed=failed)
-
-            with reporting(advance):
-                summary = flow(**params)
-    else:
-        summary = flow(**params)
+    total = sum(1 for _ in iter_inputs(paths)) if progress and _console.is_terminal else None
+    summary = _run_with_progress(flow, params, "cleaning", total, progress)
     _print_summary(summary)
+    _exit(summary, allow_failures)
+
+
+@app.command()
+def reclean(
+    src: Annotated[str, typer.Argument(help="Store holding raw snapshots: a folder or s3://bucket/prefix/.")],
+    out: Annotated[
+        Optional[str], typer.Option("--out", "-o", help="Store to write the records to (default: SRC itself).")
+    ] = None,
+    allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Exit 0 even when some snapshots failed.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Snapshots per Prefect task run.")] = 25,
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Task runner workers.")] = 2,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
+    s3_endpoint_url: S3EndpointOpt = None,
+    s3_addressing_style: S3StyleOpt = None,
+    s3_profile: S3ProfileOpt = None,
+    s3_region: S3RegionOpt = None,
+    store_block: StoreBlockOpt = None,
+    write_concurrency: ConcurrencyOpt = None,
+) -> None:
+    """Re-clean the raw snapshots stored in SRC into records in --out, without the original files or network.
+
+    The S3 options apply to both stores. Exit codes as for `run`.
+    """
+    out, options = _store_settings(
+        out or (None if store_block else src), store_block, s3_endpoint_url, s3_addressing_style, s3_profile,
+        s3_region, write_concurrency,
+    )
+    source = _checked_store(src, options, writable=False)
+    store = _checked_store(out, options)
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from pagescrub.flows.reclean import reclean as reclean_flow
+
+    flow = reclean_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    params: dict[str, Any] = dict(
+        src=source.url, out=store.url, batch_size=batch_size, max_in_flight=2 * workers,
+        src_options=options, store_options=options,
+    )
+    summary = _run_with_progress(flow, params, "re-cleaning", None, progress)
+    _print_summary(summary)
+    _exit(summary, allow_failures)
+
+
+def _store_settings(
+    out: str | None,
+    block: str | None,
+    endpoint_url: str | None,
+    addressing_style: AddressingStyle | None,
+    profile: str | None,
+    region: str | None,
+    concurrency: int | None,
+) -> tuple[str, StoreOptions]:
+    """The store and its options: a saved block first, then the command-line flags over it."""
+    from pagescrub.tasks.store import PagescrubStore, StoreOptions
+
+    options = StoreOptions()
+    if block:
+
+        try:
+            settings = PagescrubStore.load(block)
+        except (ValueError, KeyError) as exc:
+            _fail(f"cannot load store block {block!r}: {exc}")
+        out = out or settings.url
+        options = settings.options()
+    flags = dict(
+        endpoint_url=endpoint_url,
+        addressing_style=addressing_style.value if addressing_style else None,
+        profile=profile,
+        region=region,
+        max_concurrency=concurrency,
+    )
+    options = replace(options, **{k: v for k, v in flags.items() if v is not None})
+    if not out:
+        raise typer.BadParameter("give the output store (a folder or s3://bucket/prefix/) or --store-block", param_hint="--out")
+    return out, options
+
+
+def _checked_store(out: str, options: StoreOptions, *, writable: bool = True) -> Store:
+    """Open and check the store before any page is read; an unusable store ends the command with exit 2."""
+    from pagescrub.tasks.store import StoreError, open_store
+
+    try:
+        store = open_store(out, options)
+        store.ensure(writable=writable)
+    except StoreError as exc:
+        _fail(exc.reason)
+    except ValueError as exc:
+        _fail(str(exc))
+    return store
+
+
+def _fail(message: str) -> NoReturn:
+    _console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def _run_with_progress(flow: Any, params: dict[str, Any], label: str, total: int | None, progress: bool) -> dict[str, Any]:
+    from pagescrub.flows.scrape import reporting
+
+    if not (progress and _console.is_terminal):
+        return flow(**params)
+    with Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(), console=_console, transient=False,
+    ) as bar:
+        task_id = bar.add_task("pages", total=total, failed=0)
+        failed = 0
+
+        def advance(entries: list[dict[str, Any]]) -> None:
+            nonlocal failed
+            failed += sum(1 for e in entries if e["status"] == "failed")
+            bar.update(task_id, advance=len(entries), failed=failed)
+
+        with reporting(advance):
+            return flow(**params)
+
+
+def _exit(summary: dict[str, Any], allow_failures: bool) -> None:
+    unsent = summary["store"]["unsent"]
+    if unsent:
+        _console.print(
+            f"[bold red]{unsent} records were not written: the store was unavailable.[/] "
+            "Run again to write them; the manifest lists them as failed."
+        )
+        raise typer.Exit(code=1)
     if summary["counts"]["failed"] and not allow_failures:
         raise typer.Exit(code=1)
 
@@ -101,12 +260,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console = Console()
     c = summary["counts"]
     t = summary["timings"]
+    s = summary["store"]
     table = Table(title=f"pagescrub run {summary['run_id']}", show_header=True)
-    for name in ("pages", "written", "unchanged", "failed", "pages/s", "seconds"):
+    for name in ("pages", "written", "unchanged", "failed", "objects", "MB written", "pages/s", "seconds"):
         table.add_column(name, justify="right")
     table.add_row(
-        str(c["pages"]), str(c["written"]), str(c["unchanged"]), str(c["failed"]),
-        f"{t['pages_per_second'] or 0:.1f}", f"{t['wall_seconds']:.1f}",
+        str(c["pages"]), str(c["written"]), str(c["unchanged"]), str(c["failed"]), str(s["objects_written"]),
+        f"{s['bytes_written'] / 1e6:.2f}", f"{t['pages_per_second'] or 0:.1f}", f"{t['wall_seconds']:.1f}",
     )
     console.print(table)
     if summary["failure_reasons"]:
@@ -116,7 +276,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         for reason, n in summary["failure_reasons"].items():
             reasons.add_row(reason, str(n))
         console.print(reasons)
-    console.print(f"records: {Path(summary['out']) / 'articles'}   manifest: {summary['manifest']}")
+    out = summary["out"]
+    articles = f"{out}articles/" if out.startswith("s3://") else str(Path(out) / "articles")
+    console.print(f"records: {articles}   manifest: {summary['manifest']}", highlight=False)
 
 
 def main() -> None:

@@ -1,7 +1,10 @@
 """The ``scrape`` flow: saved pages in, clean records and a run manifest out.
 
-It reads like the process it runs: find the pages, clean them in batches on the
-task runner, write one record per article, account for every input.
+It reads like the process it runs: find the pages, clean them in batches on
+the task runner (CPU), then write each finished batch through the store with a
+bounded pool of concurrent writes (I/O), and account for every input. At most
+``max_in_flight`` batches are being cleaned while one is written, so memory
+stays flat however many pages there are.
 """
 
 from __future__ import annotations
@@ -9,10 +12,11 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -21,22 +25,34 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pagescrub import __version__
-from pagescrub.tasks.batch import clean_batch
+from pagescrub.tasks.batch import PageResult, clean_batch, write_page
 from pagescrub.tasks.load import DEFAULT_MAX_BYTES, PageInput, iter_inputs, load_url_manifest
-from pagescrub.tasks.store import LocalStore
+from pagescrub.tasks.store import PagescrubStore, Store, StoreOptions, open_store
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_WORKERS", "ProgressHook", "reporting", "scrape"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_WORKERS",
+    "ProgressHook",
+    "RunWriter",
+    "cleaned",
+    "log_summary",
+    "publish_artifacts",
+    "reporting",
+    "resolve_store",
+    "scrape",
+]
 
 DEFAULT_BATCH_SIZE = 25
 DEFAULT_WORKERS = 2
 
+T = TypeVar("T")
 ProgressHook = Callable[[list[dict[str, Any]]], None]
 _progress_hooks: list[ProgressHook] = []
 
 
 @contextmanager
 def reporting(hook: ProgressHook) -> Iterator[None]:
-    """Let a caller in this process (the CLI's progress bar) see entries as batches finish.
+    """Let a caller in this process (the CLI's progress bar) see entries as batches are written.
 
     Flow parameters must be serializable, so a callback cannot be one.
     """
@@ -47,19 +63,141 @@ def reporting(hook: ProgressHook) -> Iterator[None]:
         _progress_hooks.remove(hook)
 
 
-def _batches(pages: Iterable[PageInput], size: int) -> Iterator[list[PageInput]]:
-    it = iter(pages)
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
     while batch := list(islice(it, size)):
         yield batch
 
 
-def _run_id() -> str:
+def run_id() -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     try:
         flow_run = get_run_context().flow_run  # type: ignore[union-attr]
         return f"{stamp}-{str(flow_run.id)[:8]}"
     except Exception:  # noqa: BLE001 - outside a flow run (called as a plain function)
         return stamp
+
+
+def resolve_store(out: str | None, options: StoreOptions | None = None, block: str | None = None) -> Store:
+    """The store named by ``out``, or by a saved ``PagescrubStore`` block (``out``/``options`` win)."""
+    if block:
+        settings = PagescrubStore.load(block)
+        out = out or settings.url
+        options = options or settings.options()
+    if not out:
+        raise ValueError("no output store: give out (a folder or s3://bucket/prefix/) or a store block")
+    return open_store(out, options)
+
+
+def cleaned(
+    submit: Callable[[int, list[Any]], PrefectFuture[list[PageResult]]],
+    batches: Iterable[list[Any]],
+    max_in_flight: int,
+) -> Iterator[list[PageResult]]:
+    """Submit batches to the task runner, at most ``max_in_flight`` at once; yield each as it finishes.
+
+    The consumer writes a batch while the others are still being cleaned; the
+    next batch is only read from ``batches`` when a slot frees, so inputs are
+    never listed whole.
+    """
+    in_flight: set[PrefectFuture[list[PageResult]]] = set()
+    for index, batch in enumerate(batches):
+        in_flight.add(submit(index, batch))
+        while len(in_flight) >= max(1, max_in_flight):
+            done = next(as_completed(in_flight))
+            in_flight.discard(done)
+            yield done.result()
+    for done in as_completed(in_flight):
+        yield done.result()
+
+
+class RunWriter:
+    """Writes cleaned batches through the store with a bounded pool, and keeps the run's books.
+
+    One write job per page (its raw snapshot, then its record or failure
+    entry); ``max_concurrency`` jobs at once. A batch is written whole before
+    the next is taken, so at most one batch of results waits in memory here.
+    """
+
+    def __init__(self, store: Store, run_id: str, *, max_concurrency: int | None = None) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.concurrency = max(1, max_concurrency or store.options.max_concurrency)
+        self.manifest = store.manifest(run_id)
+        self.counts: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.failures: list[dict[str, Any]] = []
+        self.replaced = 0
+        self.objects = 0
+        self.nbytes = 0
+        self.unsent = 0
+        self.batches = 0
+        self.started = time.perf_counter()
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="store-write")
+
+    def write(self, results: list[PageResult]) -> list[dict[str, Any]]:
+        jobs = [self._pool.submit(write_page, self.store, result) for result in results]
+        entries = []
+        for job in jobs:  # in input order, so the manifest is deterministic
+            entry, objects, nbytes = job.result()
+            self.objects += objects
+            self.nbytes += nbytes
+            entries.append(entry)
+            self._account(entry)
+        self.batches += 1
+        for hook in list(_progress_hooks):
+            hook(entries)
+        return entries
+
+    def _account(self, entry: dict[str, Any]) -> None:
+        self.manifest.add(entry)
+        self.counts[entry["status"]] += 1
+        self.replaced += bool(entry.get("replaced"))
+        if entry["status"] == "failed":
+            self.unsent += entry.get("stage") == "store"
+            self.reasons[entry["reason"].split(" (")[0].split(":")[0]] += 1
+            if len(self.failures) < 200:
+                self.failures.append(entry)
+
+    def close(self, *, batch_size: int, **extra: Any) -> dict[str, Any]:
+        """Finish the writes and the manifest; returns the run summary."""
+        self._pool.shutdown(wait=True)
+        elapsed = time.perf_counter() - self.started
+        total = sum(self.counts.values())
+        summary: dict[str, Any] = {
+            "run_id": self.run_id,
+            "pagescrub_version": __version__,
+            **extra,
+            "out": self.store.url,
+            "started_at": datetime.fromtimestamp(time.time() - elapsed, timezone.utc).isoformat(timespec="seconds"),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "counts": {
+                "pages": total,
+                "written": self.counts["written"],
+                "unchanged": self.counts["unchanged"],
+                "failed": self.counts["failed"],
+                "replaced": self.replaced,
+            },
+            "store": {
+                "url": self.store.url,
+                "objects_written": self.objects,
+                "bytes_written": self.nbytes,
+                "unsent": self.unsent,
+                "write_concurrency": self.concurrency,
+            },
+            "failure_reasons": dict(self.reasons.most_common()),
+            "timings": {
+                "wall_seconds": round(elapsed, 3),
+                "pages_per_second": round(total / elapsed, 2) if elapsed > 0 else None,
+                "batches": self.batches,
+                "batch_size": batch_size,
+            },
+        }
+        summary["manifest"] = str(self.manifest.close(summary))
+        return summary
+
+    def abort(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @flow(
@@ -70,90 +208,60 @@ def _run_id() -> str:
 )
 def scrape(
     paths: list[str],
-    out: str,
+    out: str | None = None,
     url_manifest: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_in_flight: int = 2 * DEFAULT_WORKERS,
+    store_options: StoreOptions | None = None,
+    store_block: str | None = None,
 ) -> dict[str, Any]:
-    """Clean every saved page under ``paths`` into records under ``out``."""
+    """Clean every saved page under ``paths`` into records in the store ``out`` (a folder or s3://)."""
     logger = get_run_logger()
-    started = time.perf_counter()
-    store = LocalStore(out)
-    store.ensure()
+    store = resolve_store(out, store_options, store_block)
+    store.ensure()  # credentials, bucket, permissions: fail before any page
     urls = load_url_manifest(url_manifest) if url_manifest else None
-    run_id = _run_id()
-    manifest = store.manifest(run_id)
-    counts: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    failures: list[dict[str, Any]] = []
-    replaced = 0
-
-    def collect(entries: list[dict[str, Any]]) -> None:
-        nonlocal replaced
-        for entry in entries:
-            manifest.add(entry)
-            counts[entry["status"]] += 1
-            replaced += bool(entry.get("replaced"))
-            if entry["status"] == "failed":
-                reasons[entry["reason"].split(" (")[0].split(":")[0]] += 1
-                if len(failures) < 200:
-                    failures.append(entry)
-        for hook in list(_progress_hooks):
-            hook(entries)
-
-    in_flight: set[PrefectFuture[list[dict[str, Any]]]] = set()
-    batches = 0
-    for batch in _batches(iter_inputs(paths, urls), batch_size):
-        in_flight.add(clean_batch.submit(batches, batch, out, max_bytes))
-        batches += 1
-        while len(in_flight) >= max_in_flight:
-            done = next(as_completed(in_flight))
-            in_flight.discard(done)
-            collect(done.result())
-    for done in as_completed(in_flight):
-        collect(done.result())
-
-    elapsed = time.perf_counter() - started
-    total = sum(counts.values())
-    summary: dict[str, Any] = {
-        "run_id": run_id,
-        "pagescrub_version": __version__,
-        "inputs": [str(p) for p in paths],
-        "out": str(out),
-        "started_at": datetime.fromtimestamp(time.time() - elapsed, timezone.utc).isoformat(timespec="seconds"),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "counts": {
-            "pages": total,
-            "written": counts["written"],
-            "unchanged": counts["unchanged"],
-            "failed": counts["failed"],
-            "replaced": replaced,
-        },
-        "failure_reasons": dict(reasons.most_common()),
-        "timings": {
-            "wall_seconds": round(elapsed, 3),
-            "pages_per_second": round(total / elapsed, 2) if elapsed > 0 else None,
-            "batches": batches,
-            "batch_size": batch_size,
-        },
-    }
-    summary["manifest"] = str(manifest.close(summary))
-    logger.info(
-        "%d pages: %d written, %d unchanged, %d failed in %.1fs; manifest %s",
-        total, counts["written"], counts["unchanged"], counts["failed"], elapsed, summary["manifest"],
-    )
-    _publish_artifacts(summary, failures)
+    writer = RunWriter(store, run_id())
+    pages = iter_inputs(paths, urls)
+    try:
+        for results in cleaned(
+            lambda i, batch: clean_batch.submit(i, batch, max_bytes), batched(pages, batch_size), max_in_flight
+        ):
+            # Between cleaning and writing: the place for steps that need a batch's records
+            # before any is stored (near-duplicate linking).
+            writer.write(results)
+    except BaseException:
+        writer.abort()
+        raise
+    summary = writer.close(batch_size=batch_size, inputs=[str(p) for p in paths])
+    log_summary(logger, summary)
+    publish_artifacts(summary, writer.failures, "scrape")
     return summary
 
 
-def _publish_artifacts(summary: dict[str, Any], failures: list[dict[str, Any]]) -> None:
+def log_summary(logger: Any, summary: dict[str, Any]) -> None:
+    c, s = summary["counts"], summary["store"]
+    logger.info(
+        "%d pages: %d written, %d unchanged, %d failed (%d unsent) in %.1fs; %d objects, %d bytes to %s; manifest %s",
+        c["pages"], c["written"], c["unchanged"], c["failed"], s["unsent"], summary["timings"]["wall_seconds"],
+        s["objects_written"], s["bytes_written"], s["url"], summary["manifest"],
+    )
+    if s["unsent"]:
+        logger.error("%d records were not written (store unavailable); the next run writes them", s["unsent"])
+
+
+def publish_artifacts(summary: dict[str, Any], failures: list[dict[str, Any]], name: str) -> None:
     """The run's counts and failures, readable in the Prefect UI."""
     counts = summary["counts"]
     create_table_artifact(
-        key="scrape-summary",
+        key=f"{name}-summary",
         table=[{"measure": k, "value": v} for k, v in counts.items()]
-        + [{"measure": "pages per second", "value": summary["timings"]["pages_per_second"]}],
+        + [
+            {"measure": "objects written", "value": summary["store"]["objects_written"]},
+            {"measure": "bytes written", "value": summary["store"]["bytes_written"]},
+            {"measure": "unsent (store unavailable)", "value": summary["store"]["unsent"]},
+            {"measure": "pages per second", "value": summary["timings"]["pages_per_second"]},
+        ],
         description=f"pagescrub run {summary['run_id']}",
     )
     if failures:
@@ -162,4 +270,4 @@ def _publish_artifacts(summary: dict[str, Any], failures: list[dict[str, Any]]) 
             lines.append(f"| `{f['input']}` | {f.get('stage', '')} | {f['reason'].replace('|', '/')} |")
         if counts["failed"] > len(failures):
             lines.append(f"\n... and {counts['failed'] - len(failures)} more in {summary['manifest']}")
-        create_markdown_artifact(key="scrape-failures", markdown="\n".join(lines), description="pages that gave no record")
+        create_markdown_artifact(key=f"{name}-failures", markdown="\n".join(lines), description="pages that gave no record")

@@ -25,28 +25,37 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 # Elements that never carry article text.
 _DROP_TAGS = (
-    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
-    "button", "select", "input", "textarea", "label", "link", "meta", "dialog", "map",
+    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "link", "meta",
+    "input", "select", "option", "datalist",
 )
+# Widgets: dropped unless broken markup made them swallow the page (an unclosed
+# <button> can end up containing <main>).
+_WIDGET_TAGS = frozenset(("button", "textarea", "label", "dialog", "map", "form"))
 # Page chrome by HTML5 semantics; kept only when it holds most of the page's text.
 _CHROME_TAGS = ("nav", "aside", "footer")
-# Class/id words that mark chrome. Matched as whole words of the attribute
-# (split on non-letters), so "comments-open" on <body> is not a hit for "comment"
-# unless it holds little of the text.
-_CHROME_WORDS = frozenset(
+# Class/id words that mark chrome, matched as whole words of the attribute
+# (split on non-letters). Strong words name blocks that are never the article;
+# weak words are also used for layout ("elementor-widget", "has-sidebar") and
+# only count when the block is short or mostly links.
+_STRONG_CHROME = frozenset(
     """
     share sharing sharebar social socials sharetools share-tools addthis sociallinks
     related relatedposts related-posts relatedarticles related-articles recommended recommendations
     recirc recirculation outbrain taboola zergnet more-stories morestories also-read alsoread
     read-more readmore read-next readnext up-next upnext whats-next most-read mostread most-popular
-    popular trending newsletter newsletters subscribe subscription signup sign-up signin sign-in
-    login register paywall regwall meter comment comments commentlist comment-list disqus respond
+    popular trending newsletter newsletters subscribe subscription signup sign-up
+    comment comments commentlist comment-list disqus respond
     cookie cookies consent gdpr banner-ad advert adverts advertisement advertising ad ads adslot
-    ad-slot ad-container adunit ad-unit dfp sponsor sponsored promo promotion promoted breadcrumb
-    breadcrumbs sidebar side-bar widget widgets modal popup overlay toolbar skip-link skiplink
-    print-only screen-reader-only sr-only visually-hidden hidden-print author-bio authorbio
-    tags tag-list taglist topics keywords pagination pager prev-next post-navigation nav navigation
-    menu masthead site-header site-footer footer header jump-link
+    ad-slot ad-container adunit ad-unit dfp sponsor sponsored breadcrumb breadcrumbs
+    skip-link skiplink author-bio authorbio pagination pager prev-next post-navigation jump-link
+    """.split()
+)
+_WEAK_CHROME = frozenset(
+    """
+    widget widgets sidebar side-bar modal popup overlay toolbar promo promotion promoted signin sign-in
+    login register paywall regwall meter print-only screen-reader-only sr-only visually-hidden
+    hidden-print tags tag-list taglist topics keywords nav navigation menu masthead site-header
+    site-footer footer header
     """.split()
 )
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -79,7 +88,7 @@ _BLOCK_TAGS = frozenset(
     "blockquote pre table thead tbody tfoot tr figure figcaption address hr br center details summary".split()
 )
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
-_SPACES = re.compile(r"[ \t\r\f\v]+")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _KEEP_ATTRS = {"a": ("href",), "img": ("src", "alt"), "td": ("colspan", "rowspan"), "th": ("colspan", "rowspan")}
 
 
@@ -116,6 +125,14 @@ def clean_html_tree(tree: HtmlElement, url: str | None = None) -> CleanedBody:
     except Unparseable:
         summary = ""
     article = _fragment(summary)
+    container, prose = _prose_container(work)
+    if container is not None and container.tag not in ("html", "body") and (
+        article is None or _text_len(article) < 0.25 * prose
+    ):
+        # Readability lost the article (it does on pages without <p> or with
+        # unusual nesting): fall back to the densest block of prose.
+        article = copy.deepcopy(container)
+        article.tail = None
     if article is None:
         return CleanedBody(text="", html="")
     _post_clean(article)
@@ -179,15 +196,20 @@ def _prune(root: HtmlElement) -> None:
             or el.get("aria-hidden") == "true"
             or _HIDDEN_STYLE.search(el.get("style", "") or "")
         )
-        chrome = el.tag in _CHROME_TAGS or el.get("role") in ("navigation", "complementary", "contentinfo", "banner")
+        chrome = el.tag in _CHROME_TAGS or el.tag in _WIDGET_TAGS or el.get("role") in ("navigation", "complementary", "contentinfo", "banner")
+        weak = False
         if not chrome:
             words = _attr_words(el)
-            chrome = bool(words) and not words.isdisjoint(_CHROME_WORDS)
-        if (hidden or chrome) and _text_len(el) < total * 0.3:
-            _drop(el)
-    for form in list(root.iter("form")):
-        if _text_len(form) < total * 0.3:
-            _drop(form)
+            if words:
+                chrome = not words.isdisjoint(_STRONG_CHROME)
+                weak = not chrome and not words.isdisjoint(_WEAK_CHROME)
+        if hidden or chrome:
+            if _text_len(el) < total * 0.3:
+                _drop(el)
+        elif weak:
+            size = _text_len(el)
+            if size < 150 or _link_density(el) > 0.5:
+                _drop(el)
 
 
 def _main_text_path(root: HtmlElement) -> set[HtmlElement]:
@@ -206,6 +228,43 @@ def _main_text_path(root: HtmlElement) -> set[HtmlElement]:
         return set()
     best = max(scores, key=scores.__getitem__)
     return {best, *best.iterancestors()}
+
+
+_PROSE_MIN = 70
+_INLINE_SKIP = frozenset(("a", "button", "label", "option"))
+
+
+def _prose_container(root: HtmlElement) -> tuple[HtmlElement | None, int]:
+    """The block with the best prose score in ``root``, and its credited prose.
+
+    Scored bottom-up in one pass. Prose is text directly inside an element in
+    runs of at least 70 characters, credited to its parent only when the parent
+    holds two such runs or more (paragraphs of one article are siblings; the
+    one-line "deks" of teaser lists each sit alone in their item) or when the
+    run is long (300+). Every other character costs half as much as a prose
+    character gains.
+    """
+    total: dict[HtmlElement, int] = {}
+    prose: dict[HtmlElement, int] = {}
+    direct: dict[HtmlElement, int] = {}
+    best: HtmlElement | None = None
+    best_score = 0.0
+    body = root.find("body") if root.tag == "html" else None
+    top = body if body is not None else root
+    for el in reversed(list(top.iter())):
+        if not isinstance(el.tag, str):
+            continue
+        kids = [c for c in el if isinstance(c.tag, str)]
+        own = len((el.text or "").strip()) + sum(len((c.tail or "").strip()) for c in el)
+        direct[el] = own if own >= _PROSE_MIN and el.tag not in _INLINE_SKIP else 0
+        runs = [direct[c] for c in kids if direct[c]]
+        credited = sum(runs) if len(runs) >= 2 else sum(r for r in runs if r >= 300)
+        total[el] = own + sum(total[c] for c in kids)
+        prose[el] = credited + sum(prose[c] for c in kids)
+        score = prose[el] - 0.5 * (total[el] - prose[el])
+        if score > best_score:
+            best, best_score = el, score
+    return best, (prose[best] if best is not None else 0)
 
 
 def _drop(el: HtmlElement) -> None:
