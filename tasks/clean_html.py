@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import lxml.etree
@@ -70,7 +72,7 @@ _CHROME_TEXT = re.compile(
       | (?:you|we\s+think\s+you)\s+(?:may|might|could|will)\s+(?:also\s+)?(?:like|enjoy|be\s+interested)
       | (?:recommended|suggested)\s+(?:for\s+you|stories|articles|reading)
       | (?:sign\s*up|subscribe|register|log\s*in|sign\s*in)\b.{0,120}$
-      | (?:share|tweet|email|print|copy\s+link)(?:\s+(?:this|on|via|article|story|the\s+article))?\b.{0,40}$
+      | (?:share|tweet|email|print|copy\s+link)(?:\s+(?:this|on|via|to|with|article|story|page|post|the\s+(?:article|story|page|post)).{0,40})?\W*$
       | follow\s+(?:us|me)\b.{0,60}$
       | advertisement\W*$ | sponsored(?:\s+content)?\W*$ | ad\W*$
       | (?:©|\(c\)|copyright)\s.{0,150}$
@@ -116,8 +118,11 @@ def parse_html(text: str) -> HtmlElement:
     return root
 
 
-def clean_html_tree(tree: HtmlElement, url: str | None = None) -> CleanedBody:
-    """The article body of ``tree`` (not modified) as text and as cleaned HTML."""
+def clean_html_tree(tree: HtmlElement, url: str | None = None, authors: Sequence[str] = ()) -> CleanedBody:
+    """The article body of ``tree`` (not modified) as text and as cleaned HTML.
+
+    ``authors`` (from the page's metadata) lets byline blocks be recognised and removed.
+    """
     work = copy.deepcopy(tree)
     _prune(work)
     try:
@@ -135,7 +140,7 @@ def clean_html_tree(tree: HtmlElement, url: str | None = None) -> CleanedBody:
         article.tail = None
     if article is None:
         return CleanedBody(text="", html="")
-    _post_clean(article)
+    _post_clean(article, authors)
     text = tree_to_text(article)
     _strip_attributes(article)
     html = lxml.html.tostring(article, encoding="unicode", method="html")
@@ -290,9 +295,16 @@ def _link_density(el: HtmlElement) -> float:
     return links / total
 
 
-def _post_clean(article: HtmlElement) -> None:
+def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
     """Remove the residual chrome readability keeps: short boilerplate blocks, link lists, empties."""
-    for el in list(article.iter("p", "div", "li", "span", "h2", "h3", "h4", "h5", "h6", "strong", "em", "figcaption", "small")):
+    for el in list(article.iter("figcaption", "figure")):
+        if el.getparent() is not None and (el.tag == "figcaption" or _text_len(el) < 300):
+            _drop(el)
+    for el in list(article.iter()):
+        if isinstance(el.tag, str) and el.getparent() is not None and not _attr_words(el).isdisjoint(_CAPTION_WORDS):
+            if _text_len(el) < 300:
+                _drop(el)
+    for el in list(article.iter("p", "div", "li", "span", "h2", "h3", "h4", "h5", "h6", "strong", "em", "small", "b", "i")):
         if el.getparent() is None:
             continue
         text = _SPACES.sub(" ", el.text_content()).strip()
@@ -304,7 +316,79 @@ def _post_clean(article: HtmlElement) -> None:
         items = [li for li in lst.iter("li")]
         if len(items) >= 2 and _link_density(lst) > 0.7 and _text_len(lst) / max(len(items), 1) < 120:
             _drop(lst)
+    _drop_boilerplate_blocks(article, authors)
     _drop_empty(article)
+
+
+_CAPTION_WORDS = frozenset(("caption", "captions", "credit", "credits", "photo-credit", "image-credit", "wp-caption-text"))
+_UI_WORDS = frozenset(
+    """close advert advertisement ad ads comments comment tags tag updated published share print email menu search
+    loading previous next back voltar more skip top subscribe login""".split()
+)
+_SOCIAL = frozenset(
+    "facebook twitter x whatsapp pinterest pint linkedin reddit telegram instagram youtube tiktok email mail print copy link".split()
+)
+_DATE_WORDS = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\b|\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*day\b"
+    r"|\b\d{1,2}:\d{2}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:am|pm|a\.m\.|p\.m\.|gmt|utc|[ecmp][sd]t)\b"
+    r"|\b(?:updated|published|posted|last\s+modified)\b",
+    re.IGNORECASE,
+)
+_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?:^|\s)@\w{2,}|twitter\.com/|(?:follow|reach|contact|email)\s+(?:him|her|them|us|me|the\s+\w+)\b", re.IGNORECASE)
+_BYLINE_START = re.compile(r"^(?:by|written\s+by|reporting\s+by|por|von|par|di|door|av)\s+\S", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+
+
+def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
+    """Block elements with no block inside: the units a reader sees as lines."""
+    leaves = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag not in _BLOCK_TAGS or el.tag in ("br", "hr") or el is root:
+            continue
+        if not any(isinstance(d.tag, str) and d.tag in _BLOCK_TAGS and d.tag not in ("br", "hr") for d in el.iterdescendants()):
+            leaves.append(el)
+    return leaves
+
+
+def _drop_boilerplate_blocks(article: HtmlElement, authors: Sequence[str]) -> None:
+    """Bylines, date lines, contact lines, lone UI words and repeated lines.
+
+    Judged per visible line (leaf block) with its position: bylines and dates sit
+    at the top, contact lines at the bottom; a line repeated three times or more
+    is template, a repeated line is shown once.
+    """
+    leaves = _leaf_blocks(article)
+    if not leaves:
+        return
+    texts = [_SPACES.sub(" ", el.text_content()).strip() for el in leaves]
+    counts = Counter(t.lower() for t in texts if t)
+    names = [a.lower() for a in authors if a and len(a) > 3]
+    seen: set[str] = set()
+    n = len(leaves)
+    for i, (el, text) in enumerate(zip(leaves, texts)):
+        if not text or el.getparent() is None:
+            continue
+        key = text.lower()
+        words = _WORD.findall(key)
+        nwords = len(words)
+        head = i < max(3, n * 0.3)
+        tail = i >= n - max(3, n * 0.2)
+        drop = False
+        if counts[key] >= 3 and (not any(c.isalpha() for c in key) or all(w in _UI_WORDS or w in _SOCIAL for w in words)):
+            drop = True
+        elif key in seen and 8 <= nwords < 60 and el.tag not in ("li", "td", "th"):
+            drop = True
+        elif nwords <= 2 and el.tag not in _HEADINGS and el.tag != "li" and all(w in _UI_WORDS for w in words):
+            drop = True
+        elif head and nwords <= 12 and (_BYLINE_START.match(text) or any(name in key for name in names)):
+            drop = True
+        elif head and nwords <= 14 and _DATE_WORDS.search(text) and not text.rstrip().endswith((".", "!", "?")):
+            drop = True
+        elif tail and nwords <= 40 and _CONTACT.search(text):
+            drop = True
+        seen.add(key)
+        if drop:
+            _drop(el)
 
 
 def _drop_empty(article: HtmlElement) -> None:

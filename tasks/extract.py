@@ -117,7 +117,7 @@ def _from_html(text: str, url: str | None) -> Article:
     except HtmlParseError as exc:
         raise ExtractionError(exc.reason) from None
     meta = extract_html_metadata(tree, url)
-    body = clean_html_tree(tree, url)
+    body = clean_html_tree(tree, url, authors=meta.authors)
     return _article(meta, text=body.text, html=body.html, method="html")
 
 

@@ -1,0 +1,449 @@
+"""Page metadata: JSON-LD > OpenGraph > other meta > markup > htmldate, and the normalizers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import lxml.html
+import pytest
+
+from pagescrub.tasks.metadata import (
+    GENERIC_AUTHORS,
+    Metadata,
+    clean_title,
+    detect_language,
+    extract_html_metadata,
+    normalize_authors,
+    normalize_date,
+)
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def parse(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(html)
+
+
+def page(head: str = "", body: str = "", lang: str | None = None) -> lxml.html.HtmlElement:
+    attr = f' lang="{lang}"' if lang else ""
+    return parse(f"<!DOCTYPE html><html{attr}><head>{head}</head><body>{body}</body></html>")
+
+
+def ld(obj: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(obj)}</script>'
+
+
+# --------------------------------------------------------------------------- JSON-LD
+
+YOAST_GRAPH = {
+    "@context": "https://schema.org",
+    "@graph": [
+        {"@type": "WebSite", "@id": "https://news.example.com/#website", "name": "Example News"},
+        {
+            "@type": "WebPage",
+            "@id": "https://news.example.com/2022/02/kremlin/",
+            "name": "Kremlin rebuffs Macron | Example News",
+            "datePublished": "2021-01-01T00:00:00+00:00",
+        },
+        {
+            "@type": ["NewsArticle", "Article"],
+            "@id": "https://news.example.com/2022/02/kremlin/#article",
+            "headline": "Kremlin rebuffs Macron after Moscow talks",
+            "author": [
+                {"@id": "https://news.example.com/#/person/1"},
+                {"@type": "Person", "name": "Jane Doe"},
+                {"@type": "Person", "name": "JANE DOE"},  # duplicate, other case
+            ],
+            "datePublished": "2022-02-08T15:30:00+01:00",
+            "dateModified": "2022-02-09T08:00:00+01:00",
+            "publisher": {"@id": "https://news.example.com/#organization"},
+            "keywords": ["Russia", "France", "russia"],
+            "image": {"@type": "ImageObject", "url": "/img/kremlin.jpg"},
+            "description": "Moscow says Paris &amp; Berlin cannot make deals.",
+            "inLanguage": "en-GB",
+        },
+        {"@type": "Organization", "@id": "https://news.example.com/#organization", "name": "Example News"},
+        {"@type": "Person", "@id": "https://news.example.com/#/person/1", "name": "LAUREN LEWIS"},
+    ],
+}
+
+
+def test_json_ld_graph_with_several_person_authors() -> None:
+    tree = page(
+        head=ld(YOAST_GRAPH)
+        + '<meta property="og:title" content="Something else entirely">'
+        + '<meta name="author" content="Ignored Because JSON-LD Wins">',
+        body="<h1>Kremlin rebuffs Macron after Moscow talks</h1>",
+    )
+    md = extract_html_metadata(tree, "https://news.example.com/2022/02/kremlin/?utm_source=x")
+    assert md.title == "Kremlin rebuffs Macron after Moscow talks"
+    # @id references resolved, ALL CAPS title-cased, case-insensitive duplicate dropped
+    assert md.authors == ["Lauren Lewis", "Jane Doe"]
+    assert md.published_at == "2022-02-08T15:30:00+01:00"  # the article's date, not the WebPage's
+    assert md.modified_at == "2022-02-09T08:00:00+01:00"
+    assert md.site_name == "Example News"
+    assert md.image == "https://news.example.com/img/kremlin.jpg"
+    assert md.tags == ["Russia", "France"]
+    assert md.description == "Moscow says Paris & Berlin cannot make deals."
+    assert md.language == "en"
+
+
+def test_json_ld_nested_main_entity_and_author_shapes() -> None:
+    data = [
+        {"@type": "BreadcrumbList", "itemListElement": []},
+        {
+            "@type": "WebPage",
+            "mainEntity": {
+                "@type": "http://schema.org/ReportageNewsArticle",
+                "headline": ["Floods hit the valley"],
+                "author": "Ann Lee and Bob Stone",
+                "datePublished": "Wednesday, February 9, 2022",
+                "keywords": "floods, weather ,  , Weather",
+                "image": ["https://cdn.example.com/a.jpg", "https://cdn.example.com/b.jpg"],
+            },
+        },
+    ]
+    md = extract_html_metadata(page(head=ld(data)), "https://example.com/floods")
+    assert md.title == "Floods hit the valley"
+    assert md.authors == ["Ann Lee", "Bob Stone"]
+    assert md.published_at == "2022-02-09T00:00:00+00:00"
+    assert md.tags == ["floods", "weather"]
+    assert md.image == "https://cdn.example.com/a.jpg"
+
+
+def test_json_ld_organization_author_is_last_resort() -> None:
+    data = {
+        "@type": "Article",
+        "headline": "Quarterly results",
+        "author": {"@type": "Organization", "name": "Acme Corp"},
+        "publisher": {"@type": "Organization", "name": "Acme Corp"},
+    }
+    md = extract_html_metadata(page(head=ld(data)), "https://acme.example/results")
+    assert md.authors == ["Acme Corp"]  # nobody else is named: the company signs its own post
+    md = extract_html_metadata(
+        page(head=ld(data) + '<meta name="author" content="Maria Gomez">'), "https://acme.example/results"
+    )
+    assert md.authors == ["Maria Gomez"]
+
+
+def test_author_equal_to_site_is_dropped_when_a_person_is_named() -> None:
+    head = (
+        '<meta property="og:site_name" content="The Daily Example">'
+        '<meta name="author" content="The Daily Example, Sam Writer">'
+    )
+    md = extract_html_metadata(page(head=head), "https://dailyexample.com/a")
+    assert md.authors == ["Sam Writer"]
+
+
+def test_invalid_json_ld_never_raises_and_is_repaired_when_possible() -> None:
+    trailing_comma = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Fixed headline",' \
+        ' "author": {"name": "Ann\tLee",}, "datePublished": "2022-02-09",}</script>'
+    md = extract_html_metadata(page(head=trailing_comma))
+    assert md.title == "Fixed headline"
+    assert md.authors == ["Ann Lee"]
+    assert md.published_at == "2022-02-09T00:00:00+00:00"
+
+    broken = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'
+        '<script type="application/ld+json">not json at all</script>'
+        '<meta property="og:title" content="From OpenGraph">'
+    )
+    md = extract_html_metadata(page(head=broken))
+    assert md.title == "From OpenGraph"
+
+
+def test_wrong_types_are_ignored() -> None:
+    data = {
+        "@type": "NewsArticle",
+        "headline": 12345,
+        "author": [42, None, {"name": 7}, {"name": "Real Person"}],
+        "datePublished": "yesterday",
+        "dateModified": 1.5,
+        "keywords": {"bad": "shape"},
+        "image": 3,
+        "publisher": "Example Wire",
+    }
+    md = extract_html_metadata(page(head=ld(data) + "<title>Fallback title</title>"))
+    assert md.title == "Fallback title"
+    assert md.authors == ["Real Person"]
+    assert md.published_at is None
+    assert md.modified_at is None
+    assert md.tags == []
+    assert md.image is None
+
+
+def test_huge_inputs_are_capped_not_fatal() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    big = {"@type": "Article", "headline": "H" * 100_000, "articleBody": "x" * 500_000}
+    head = f'<script type="application/ld+json">{deep}</script>' + ld(big)
+    md = extract_html_metadata(page(head=head))
+    assert md.title is not None and len(md.title) == 1000
+    assert clean_title("t" * 100_000) == "t" * 1000
+
+
+# --------------------------------------------------------------------------- OpenGraph / meta / markup
+
+
+def test_opengraph_only_page() -> None:
+    head = """
+    <meta property="og:title" content="Storm closes schools | Coast Herald">
+    <meta property="og:site_name" content="Coast Herald">
+    <meta property="og:description" content="  Schools shut   as the storm nears. ">
+    <meta property="og:image" content="/media/storm.jpg">
+    <meta property="og:url" content="https://CoastHerald.example/storm?utm_campaign=rss#top">
+    <meta property="og:locale" content="fr_FR">
+    <meta property="article:published_time" content="2023-10-05T07:15:00-04:00">
+    <meta property="article:modified_time" content="2023-10-05T09:00:00-04:00">
+    <meta property="article:author" content="https://www.facebook.com/someone">
+    <meta property="article:tag" content="Weather">
+    <meta property="article:tag" content="Schools">
+    """
+    md = extract_html_metadata(page(head=head), "https://coastherald.example/storm")
+    assert md == Metadata(
+        title="Storm closes schools",
+        authors=[],  # article:author was a profile URL, not a name
+        published_at="2023-10-05T07:15:00-04:00",
+        modified_at="2023-10-05T09:00:00-04:00",
+        site_name="Coast Herald",
+        canonical_url="https://coastherald.example/storm",
+        description="Schools shut as the storm nears.",
+        image="https://coastherald.example/media/storm.jpg",
+        tags=["Weather", "Schools"],
+        language="fr",
+    )
+
+
+def test_empty_page_gives_empty_metadata() -> None:
+    assert extract_html_metadata(parse("<html><body><p>Nothing to see.</p></body></html>")) == Metadata()
+    assert extract_html_metadata(None) == Metadata()  # type: ignore[arg-type]
+
+
+def test_other_meta_and_markup_sources() -> None:
+    head = """
+    <title>Council approves budget - Valley Times</title>
+    <meta name="application-name" content="Valley Times">
+    <meta name="byl" content="By MARY SMITH and Tom Jones">
+    <meta name="news_keywords" content="budget, council">
+    <meta http-equiv="content-language" content="de-AT">
+    <link rel="canonical" href="/2024/03/budget">
+    """
+    body = """
+    <aside><time datetime="2019-01-01">old teaser</time></aside>
+    <article><header><h1>Council approves budget</h1>
+      <time class="published" datetime="2024-03-04T10:00:00Z">March 4</time></header>
+      <p>Text</p></article>
+    """
+    md = extract_html_metadata(page(head=head, body=body), "https://valleytimes.example/x")
+    assert md.title == "Council approves budget"
+    assert md.authors == ["Mary Smith", "Tom Jones"]
+    assert md.published_at == "2024-03-04T10:00:00+00:00"  # the article's <time>, not the sidebar's
+    assert md.site_name == "Valley Times"
+    assert md.canonical_url == "https://valleytimes.example/2024/03/budget"
+    assert md.tags == ["budget", "council"]
+    assert md.language == "de"
+
+
+def test_byline_markup_when_no_structured_author() -> None:
+    body = """
+    <article><h1>A long headline about local news</h1>
+    <div class="article-byline"><span>By</span><a href="/authors/jane-roe">JANE ROE</a><span>Feb 8, 2022</span></div>
+    <p>Body text.</p></article>
+    """
+    md = extract_html_metadata(page(body=body), "https://example.com/news/1")
+    assert md.authors == ["Jane Roe"]
+    assert md.title == "A long headline about local news"
+
+
+def test_itemprop_author_name() -> None:
+    body = (
+        '<div itemprop="author" itemscope itemtype="https://schema.org/Person">'
+        '<span itemprop="name">Kim Park</span><span itemprop="jobTitle">Reporter</span></div>'
+    )
+    assert extract_html_metadata(page(body=body)).authors == ["Kim Park"]
+
+
+def test_modified_before_published_is_dropped_and_future_dates_ignored() -> None:
+    head = (
+        '<meta property="article:published_time" content="2099-01-01T00:00:00Z">'  # future: ignored
+        '<meta name="pubdate" content="2022-02-09T10:00:00Z">'
+        '<meta property="article:modified_time" content="2022-02-01T00:00:00Z">'
+    )
+    md = extract_html_metadata(page(head=head))
+    assert md.published_at == "2022-02-09T10:00:00+00:00"
+    assert md.modified_at is None
+
+
+def test_htmldate_is_the_last_resort_for_the_date() -> None:
+    body = "<article><h1>Some title here</h1><p>Published on 2021-03-04, somewhere.</p></article>"
+    md = extract_html_metadata(page(body=body), "https://example.com/2021/03/04/story.html")
+    assert md.published_at == "2021-03-04T00:00:00+00:00"
+
+
+def test_placeholder_titles_are_never_returned() -> None:
+    md = extract_html_metadata(page(head="<title>Untitled</title><meta property='og:title' content='Home'>"))
+    assert md.title is None
+
+
+def test_h1_with_dateline_loses_to_the_clean_og_title() -> None:
+    head = '<meta property="og:title" content="Preparing a transition in Debusine">'
+    body = "<article><h1><span>Dec 18 2025</span> Preparing a transition in Debusine</h1></article>"
+    assert extract_html_metadata(page(head=head, body=body)).title == "Preparing a transition in Debusine"
+
+
+def test_extract_does_not_mutate_the_tree() -> None:
+    html = (
+        "<html lang='en'><head><title>Budget vote | Town Crier</title>"
+        "<script type='application/ld+json'>{\"@type\": \"Article\", \"headline\": \"Budget vote\",}</script>"
+        "<!-- a comment --><style>p{color:red}</style></head><body>"
+        "<header><h1>Town Crier</h1></header><article><h1>Budget vote</h1>"
+        "<div class='byline'>By <a rel='author' href='/author/al-bo'>Al Bo</a></div>"
+        "<script>var x = 1;</script><p>Voted on 5 March 2021.</p><time datetime='2021-03-05'>x</time>"
+        "</article><div class='author-box'>About the author</div></body></html>"
+    )
+    for url in (None, "https://towncrier.example/2021/03/05/budget"):
+        tree = lxml.html.document_fromstring(html)
+        before = lxml.html.tostring(tree)
+        md = extract_html_metadata(tree, url)
+        assert lxml.html.tostring(tree) == before
+        assert md.title == "Budget vote"
+    # and when nothing structured gives a date, htmldate runs on the same tree
+    tree = lxml.html.document_fromstring("<html><body><div><p>Posted 2020-05-06</p><p>text</p></div></body></html>")
+    before = lxml.html.tostring(tree)
+    extract_html_metadata(tree, "https://example.com/x")
+    assert lxml.html.tostring(tree) == before
+
+
+# --------------------------------------------------------------------------- clean_title
+
+
+@pytest.mark.parametrize(
+    ("raw", "site", "h1", "expected"),
+    [
+        ("Storm closes schools | Coast Herald", "Coast Herald", None, "Storm closes schools"),
+        ("Storm closes schools - Coast Herald", "Coast Herald", None, "Storm closes schools"),
+        ("Coast Herald: Storm closes schools", "Coast Herald", None, "Storm closes schools"),
+        ("Storm closes schools — The Coast Herald", "Coast Herald", None, "Storm closes schools"),
+        ("Storm closes schools » Coast Herald", "Coast Herald", None, "Storm closes schools"),
+        ("Big storm ahead - BBC News", "BBC", None, "Big storm ahead"),
+        ("Time to act on climate - Time", "Time", None, "Time to act on climate"),
+        ("Storm closes schools | Local | Herald", None, "Storm closes schools", "Storm closes schools"),
+        ("Headline - CNN", None, "CNN", "Headline - CNN"),  # a logo h1 confirms nothing
+        ("Russia-Ukraine talks - Coast Herald", "Coast Herald", None, "Russia-Ukraine talks"),
+        ("  Storm\n closes   schools ", None, None, "Storm closes schools"),
+        ("Coast Herald", "Coast Herald", None, None),
+        ("", None, None, None),
+        (None, None, None, None),
+        ("Home", None, None, None),
+    ],
+)
+def test_clean_title(raw: str | None, site: str | None, h1: str | None, expected: str | None) -> None:
+    assert clean_title(raw, site_name=site, h1=h1) == expected
+
+
+# --------------------------------------------------------------------------- normalize_authors
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["By JOHN SMITH and Jane Doe"], ["John Smith", "Jane Doe"]),
+        (["Jane Doe, Staff Writer"], ["Jane Doe"]),
+        (["staff"], []),
+        (["Editorial Board"], []),
+        (["jane@example.com"], []),
+        (["By Jane Doe (jane@example.com)"], ["Jane Doe"]),
+        (["Written by Mary O'Neil | Senior Correspondent"], ["Mary O'Neil"]),
+        (["Author: Kim Lee; Bo Chan & Al Roe"], ["Kim Lee", "Bo Chan", "Al Roe"]),
+        (["Jane Doe with Ann Lee"], ["Jane Doe", "Ann Lee"]),
+        (["By Jane Doe Published Feb 8, 2022 10:00 AM"], ["Jane Doe"]),
+        (["https://www.facebook.com/janedoe"], []),
+        (["Reuters"], ["Reuters"]),  # an agency alone is the byline
+        (["Jane Doe, Reuters"], ["Jane Doe"]),  # next to a person it is an affiliation
+        (["Vanessa Mendez, MD"], ["Vanessa Mendez"]),
+        (["Jane Doe", "jane doe", "JANE DOE"], ["Jane Doe"]),
+        ([42, None, "Real Name"], ["Real Name"]),
+        (["{{author}}", "February", "View all posts by Ray Ansari"], ["Ray Ansari"]),
+        ([f"Person {chr(65 + i)}x" for i in range(15)], [f"Person {chr(65 + i)}x" for i in range(10)]),
+        (["A" * 200], []),
+    ],
+)
+def test_normalize_authors(values: list, expected: list[str]) -> None:
+    assert normalize_authors(values) == expected
+
+
+def test_generic_denylist_is_explicit() -> None:
+    assert {"staff", "admin", "editorial board", "newsroom", "agencies"} <= GENERIC_AUTHORS
+    assert "reuters" not in GENERIC_AUTHORS
+
+
+# --------------------------------------------------------------------------- normalize_date
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2022-02-09", "2022-02-09T00:00:00+00:00"),
+        ("2022-02-09T10:00:00Z", "2022-02-09T10:00:00+00:00"),
+        ("2022-02-09T10:00:00.000+0000", "2022-02-09T10:00:00+00:00"),
+        ("2022-02-09T10:00:00+05:30", "2022-02-09T10:00:00+05:30"),
+        ("2022-02-09 10:00:00", "2022-02-09T10:00:00+00:00"),
+        ("Tue, 08 Feb 2022 10:00:00 -0500", "2022-02-08T10:00:00-05:00"),
+        ("Feb. 8, 2022", "2022-02-08T00:00:00+00:00"),
+        ("Wednesday, February 9, 2022", "2022-02-09T00:00:00+00:00"),
+        ("9 February 2022 10:00 GMT", "2022-02-09T10:00:00+00:00"),
+        ("Published: Feb 8, 2022 at 10:00 a.m. EST", "2022-02-08T10:00:00-05:00"),
+        ("2022-02-09 10:00 GMT+3", "2022-02-09T10:00:00+03:00"),  # web meaning, not POSIX
+        ("09.02.2022", "2022-02-09T00:00:00+00:00"),  # dotted: day first
+        ("9 février 2022", "2022-02-09T00:00:00+00:00"),
+        ("1644364800", "2022-02-09T00:00:00+00:00"),  # unix seconds
+        ("1644364800000", "2022-02-09T00:00:00+00:00"),  # unix milliseconds
+        ("yesterday", None),
+        ("3 hours ago", None),
+        ("12345", None),
+        ("2022", None),
+        ("February 2022", None),  # no day
+        ("2022-02-30", None),
+        ("not a date", None),
+        ("", None),
+        (None, None),
+        ("2030-01-01", None),  # future
+        ("1980-05-05", None),  # before 1990
+        ("1970-01-01T00:00:00Z", None),  # epoch placeholder
+    ],
+)
+def test_normalize_date(value: str | None, expected: str | None) -> None:
+    assert normalize_date(value, now=NOW) == expected
+
+
+def test_normalize_date_future_window_is_one_day() -> None:
+    assert normalize_date("2024-06-02T06:00:00Z", now=NOW) == "2024-06-02T06:00:00+00:00"
+    assert normalize_date("2024-06-03T00:00:00Z", now=NOW) is None
+    assert normalize_date("2024-06-02", now=datetime(2024, 6, 1)) == "2024-06-02T00:00:00+00:00"  # naive now = UTC
+
+
+# --------------------------------------------------------------------------- detect_language
+
+ENGLISH = (
+    "The city council voted on Tuesday to approve a new budget that increases spending on "
+    "schools and public transport, after months of debate among residents and officials."
+)
+FRENCH = (
+    "Le conseil municipal a voté mardi un nouveau budget qui augmente les dépenses pour les "
+    "écoles et les transports publics, après des mois de débat entre habitants et élus."
+)
+RUSSIAN = (
+    "Городской совет во вторник проголосовал за новый бюджет, который увеличивает расходы на "
+    "школы и общественный транспорт после нескольких месяцев обсуждений."
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), [(ENGLISH, "en"), (FRENCH, "fr"), (RUSSIAN, "ru")])
+def test_detect_language(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+    assert detect_language(text * 50) == expected  # long texts are sampled, same answer
+
+
+@pytest.mark.parametrize("text", ["", "short", "12345 67890 !!! ???", None])
+def test_detect_language_abstains_on_too_little_text(text: str | None) -> None:
+    assert detect_language(text) is None  # type: ignore[arg-type]
