@@ -132,7 +132,7 @@ def clean_html_tree(tree: HtmlElement, url: str | None = None, authors: Sequence
     article = _fragment(summary)
     container, prose = _prose_container(work)
     if container is not None and container.tag not in ("html", "body") and (
-        article is None or _text_len(article) < 0.25 * prose
+        article is None or _text_len(article) < 0.5 * prose
     ):
         # Readability lost the article (it does on pages without <p> or with
         # unusual nesting): fall back to the densest block of prose.
@@ -317,7 +317,61 @@ def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
         if len(items) >= 2 and _link_density(lst) > 0.7 and _text_len(lst) / max(len(items), 1) < 120:
             _drop(lst)
     _drop_boilerplate_blocks(article, authors)
+    _truncate_at_end_marker(article)
     _drop_empty(article)
+
+
+# Headings that open what comes after an article: comments, teasers, author boxes.
+_END_MARKER = re.compile(
+    r"""^\W*(?:
+        (?:\d+\s+)?(?:top\s+rated\s+|reader\s+|recent\s+)?comments?(?:\s*\(\d+\))?
+      | (?:leave|post|add|write)\s+a\s+(?:reply|comment|review)
+      | (?:join|start)\s+the\s+(?:discussion|conversation)
+      | (?:related|similar|recommended|suggested|more|latest|popular|trending|top)\s+(?:articles?|stories|posts|news|reads?|reading|content|videos?|links?)
+      | related | more\s+from\s+.{1,40} | more\s+in\s+.{1,40} | more\s+stories\s+.{0,40}
+      | (?:you|we\s+think\s+you)\s+(?:may|might|could|will)\s+(?:also\s+)?(?:like|enjoy|be\s+interested\s+in)
+      | (?:read|see|watch)\s+(?:next|also|more)
+      | about\s+the\s+authors?
+      | (?:share|like)\s+this(?:\s+(?:article|story|post))?
+      | tags? | topics | filed\s+under | categories
+      | (?:sign\s+up\s+for|subscribe\s+to)\s+(?:our|the)\s+.{0,40}newsletters?
+    )\W*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _truncate_at_end_marker(article: HtmlElement) -> None:
+    """Cut everything from a marker like "Comments" or "Related stories" on.
+
+    Only after some text (300 characters and a fifth of the whole), so a marker
+    word in the article's opening cannot cut the article.
+    """
+    total = _text_len(article)
+    if not total:
+        return
+    leaves = set(_leaf_blocks(article))
+    done = 0
+    for el in article.iter():
+        if el in leaves and done >= max(300, total * 0.2):
+            text = _SPACES.sub(" ", el.text_content()).strip()
+            if len(text) < 80 and _END_MARKER.match(text):
+                _drop_following(el, article)
+                return
+        if isinstance(el.tag, str):
+            done += len((el.text or "").strip()) + len((el.tail or "").strip())
+
+
+def _drop_following(el: HtmlElement, root: HtmlElement) -> None:
+    """Remove ``el`` and everything after it in document order, up to ``root``."""
+    node = el
+    while node is not None and node is not root:
+        parent = node.getparent()
+        for sib in list(node.itersiblings()):
+            parent.remove(sib)
+        node.tail = None
+        node = parent
+    if el.getparent() is not None:
+        el.getparent().remove(el)
 
 
 _CAPTION_WORDS = frozenset(("caption", "captions", "credit", "credits", "photo-credit", "image-credit", "wp-caption-text"))
