@@ -26,7 +26,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from pagescrub import __version__
 from pagescrub.tasks.batch import PageResult, clean_batch, write_page
-from pagescrub.tasks.load import DEFAULT_MAX_BYTES, PageInput, iter_inputs, load_url_manifest
+from pagescrub.tasks.load import DEFAULT_MAX_BYTES, iter_inputs, load_url_manifest
 from pagescrub.tasks.store import PagescrubStore, Store, StoreOptions, open_store
 
 __all__ = [

@@ -1,17 +1,27 @@
-"""The local store: atomic writes, unchanged detection, manifests, and the record contract."""
+"""The stores: the record contract, the local store's atomic writes, and one contract both stores pass.
+
+The contract tests at the end run twice, on a local folder and on S3 (moto's
+server on loopback), through the same ``Store`` interface.
+"""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from pagescrub.tasks.batch import clean_bytes, write_page
 from pagescrub.tasks.extract import Article
 from pagescrub.tasks.load import PageInput
 from pagescrub.tasks.record import RecordInvalid, build_record, record_id, validate_record
-from pagescrub.tasks.store import LocalStore
+from pagescrub.tasks.store import LocalStore, Store, StoreConfigError, article_key, open_store, raw_meta_key, snapshot
 
 TEXT = "First paragraph of the article with enough words to count.\n\nSecond paragraph, also real text."
 
@@ -68,14 +78,16 @@ def test_put_article_writes_then_reports_unchanged_then_replaces(tmp_path: Path)
     store = LocalStore(tmp_path)
     store.ensure()
     rec = build_record(_article(), _page())
-    assert store.put_article(rec) == ("written", False)
+    wrote = store.put_article(rec)
+    assert (wrote.status, wrote.replaced) == ("written", False)
     path = store.article_path(rec["id"])
+    assert (wrote.objects, wrote.nbytes) == (1, path.stat().st_size)
     mtime = path.stat().st_mtime_ns
     again = build_record(_article(), _page())
-    assert store.put_article(again) == ("unchanged", False)
+    assert store.put_article(again) == ("unchanged", False, 0, 0)
     assert path.stat().st_mtime_ns == mtime
     changed = build_record(_article(text=TEXT + "\n\nA correction was added."), _page())
-    assert store.put_article(changed) == ("written", True)
+    assert store.put_article(changed)[:2] == ("written", True)
     assert json.loads(path.read_text())["text"].endswith("A correction was added.")
     assert not [p for p in tmp_path.rglob("*.tmp")]
 
@@ -126,3 +138,216 @@ def test_manifest_streams_entries_into_one_json_object(tmp_path: Path) -> None:
 def test_empty_manifest_is_valid_json(tmp_path: Path) -> None:
     path = LocalStore(tmp_path).manifest("r").close({})
     assert json.loads(path.read_text()) == {"pages": []}
+
+
+# -- the store contract: the same tests on a local folder and on S3 ---------------------------------
+
+ARTICLE = (
+    "<html><head><title>Storm repairs finished | Coast Times</title></head><body><article>"
+    + "".join(f"<p>Paragraph {i}: the harbour wall was rebuilt with granite blocks after the storm damaged it.</p>" for i in range(6))
+    + "</article></body></html>"
+).encode()
+
+
+@dataclass
+class Harness:
+    """A store plus a view of everything around it, to prove nothing lands outside its prefix."""
+
+    store: Store
+    everything: Callable[[], list[str]]  # every object/file in the bucket or the test's folder
+    inside: str  # what every one of them must start with
+
+    def stored(self) -> list[str]:
+        return sorted(self.everything())
+
+
+@pytest.fixture(params=["local", "s3"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    if request.param == "local":
+        root = tmp_path / "store"
+        store = open_store(str(root))
+        assert isinstance(store, LocalStore)
+        return Harness(store, lambda: [str(p) for p in tmp_path.rglob("*") if p.is_file()], str(root) + os.sep)
+    bucket = request.getfixturevalue("s3_bucket")
+    server = request.getfixturevalue("moto_server")
+    store = open_store(f"s3://{bucket}/news/2024", request.getfixturevalue("s3_options"))
+    client = server.client()
+
+    def keys() -> list[str]:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+    return Harness(store, keys, "news/2024/")
+
+
+def test_contract_write_unchanged_replace(harness: Harness) -> None:
+    store = harness.store
+    store.ensure()
+    rec = build_record(_article(), _page())
+    first = store.put_article(rec)
+    assert (first.status, first.replaced, first.objects) == ("written", False, 1)
+    assert store.get_article(rec["id"]) == rec
+    assert first.nbytes == len(json.dumps(rec, ensure_ascii=False, indent=1)) + 1
+    assert store.put_article(build_record(_article(), _page())) == ("unchanged", False, 0, 0)
+    changed = build_record(_article(title="A corrected headline"), _page())
+    assert store.put_article(changed)[:2] == ("written", True)
+    assert store.get_article(rec["id"])["title"] == "A corrected headline"
+    assert list(store.article_ids()) == [rec["id"]]
+    assert all(k.startswith(harness.inside) for k in harness.stored())
+    assert [k for k in harness.stored() if "/articles/" in "/" + k.replace(os.sep, "/")] != []
+
+
+def test_contract_corrupt_record_is_rewritten(harness: Harness) -> None:
+    store = harness.store
+    rec = build_record(_article(), _page())
+    store._put(article_key(rec["id"]), b'{"id": "trunc', content_type="application/json")
+    assert store.put_article(rec)[:2] == ("written", True)
+    assert store.get_article(rec["id"])["content_hash"] == rec["content_hash"]
+
+
+def test_contract_raw_snapshot_round_trip_and_unchanged(harness: Harness) -> None:
+    store = harness.store
+    page = PageInput(location="/data/site/story.HTML", kind="file", url="https://example.org/story", key="site/story.HTML")
+    rid = record_id(page)
+    snap = snapshot(rid, ARTICLE, location=page.location, kind=page.kind, url=page.url, key=page.key, content_type="text/html")
+    wrote = store.put_raw(snap)
+    assert (wrote.status, wrote.objects) == ("written", 2)
+    assert wrote.nbytes > len(snap.gz)
+    back = store.get_raw(rid)
+    assert back is not None and back.meta == snap.meta and back.data() == ARTICLE
+    assert back.meta.ext == "html" and back.meta.url == "https://example.org/story"
+    raw_keys = [k for k in harness.stored() if k.endswith(".gz")]
+    assert len(raw_keys) == 1 and raw_keys[0].replace(os.sep, "/").endswith(f"raw/{rid[:2]}/{rid}.html.gz")
+    assert gzip.decompress(store._get(f"raw/{rid[:2]}/{rid}.html.gz")) == ARTICLE
+    assert store.put_raw(snap) == ("unchanged", False, 0, 0)
+    newer = snapshot(rid, ARTICLE + b"<!-- edited -->", location=page.location, kind=page.kind, url=page.url, key=page.key)
+    assert store.put_raw(newer)[:2] == ("written", True)
+    assert store.get_raw(rid).data().endswith(b"<!-- edited -->")
+    assert list(store.raw_ids()) == [rid]
+
+
+def test_contract_tampered_raw_snapshot_is_refused(harness: Harness) -> None:
+    store = harness.store
+    rid = "ab" * 16
+    snap = snapshot(rid, ARTICLE, location="x.html", kind="file", url=None, key="x.html")
+    store.put_raw(snap)
+    store._put(f"raw/ab/{rid}.html.gz", gzip.compress(b"something else"), content_type="application/gzip")
+    with pytest.raises(Exception, match="does not match its hash"):
+        store.get_raw(rid).data()
+    meta = json.loads(store._get(raw_meta_key(rid)))
+    meta["id"] = "cd" * 16  # a description pointing at another id
+    store._put(raw_meta_key(rid), json.dumps(meta).encode(), content_type="application/json")
+    with pytest.raises(Exception, match="names another id"):
+        store.get_raw(rid)
+
+
+def test_contract_failed_entries_are_written_then_cleared(harness: Harness) -> None:
+    store = harness.store
+    entry = {"id": "0123456789abcdef0123456789abcdef", "stage": "extract", "reason": "no article found"}
+    assert store.put_failed(entry).objects == 1
+    assert store.get_failed(entry["id"]) == entry
+    store.clear_failed(entry["id"])
+    store.clear_failed(entry["id"])  # clearing twice is fine
+    assert store.get_failed(entry["id"]) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../../../etc/passwd",
+        "/etc/passwd",
+        "..",
+        ".",
+        "",
+        "a/../../b",
+        "\\\\server\\share\\..\\x",
+        "https://example.org/a b/../../c?d=../e#f",
+        "x" * 5000,
+        "名前 with spaces\x00\n\t<>|*?\"'`$(rm -rf)",
+        "..hidden",
+    ],
+)
+def test_contract_odd_names_stay_inside_the_prefix(harness: Harness, name: str) -> None:
+    store = harness.store
+    key = store.put_state(name, b"v")
+    assert key.startswith("state/") and key.count("/") == 1
+    segment = key.split("/", 1)[1]
+    assert segment and not segment.startswith(".") and len(segment) <= 120
+    assert store.get_state(name) == b"v"
+    assert store.location(key).startswith(harness.store.url)
+    stored = harness.stored()
+    assert len(stored) == 1 and stored[0].startswith(harness.inside), stored
+    # Two different hostile names never share a key.
+    assert store.put_state(name + "/", b"w") != key
+
+
+def test_contract_hostile_page_names_and_urls_stay_inside_the_prefix(harness: Harness) -> None:
+    """Whatever a file name or URL holds, keys come from the hex id and a whitelisted extension."""
+    store = harness.store
+    pages = [
+        PageInput(location="/../../etc/cron.d/x.html", kind="file", key="../../etc/cron.d/x.html"),
+        PageInput(location="C:\\..\\..\\win.ini", kind="file", key="C:\\..\\..\\win.ini"),
+        PageInput(location="https://evil.example/../../x", kind="http", url="https://evil.example/%2e%2e/%2e%2e/x?a=/../b",
+                  key="https://evil.example/../../x"),
+        PageInput(location="/data/" + "y" * 3000 + ".ht\x00ml", kind="file", key="y" * 3000 + ".ht\x00ml"),
+        PageInput(location="/data/odd.$(reboot)", kind="file", key="odd.$(reboot)"),
+    ]
+    for page in pages:
+        entry, objects, _ = write_page(store, clean_bytes(page, ARTICLE))
+        assert entry["status"] == "written", entry
+        assert objects == 3  # raw bytes, raw description, record
+    stored = harness.stored()
+    assert len(stored) == 3 * len(pages)
+    assert all(k.startswith(harness.inside) for k in stored), stored
+    rel = sorted(k[len(harness.inside):].replace(os.sep, "/") for k in stored)
+    assert all(r.split("/")[0] in ("articles", "raw") and ".." not in r.split("/") for r in rel), rel
+    assert {r.rsplit(".", 2)[-2] for r in rel if r.endswith(".gz")} <= {"html", "ini", "bin"}
+
+
+def test_contract_unsafe_ids_are_refused(harness: Harness) -> None:
+    for bad in ("../../etc/passwd", "/abs", "ABCDEF0123", ""):
+        with pytest.raises(ValueError):
+            harness.store.put_article({"id": bad, "content_hash": "sha256:0"})
+        with pytest.raises(ValueError):
+            harness.store.put_failed({"id": bad})
+    assert harness.stored() == []
+
+
+def test_contract_concurrent_writes_lose_nothing(harness: Harness) -> None:
+    store = harness.store
+    records = [build_record(_article(title=f"Headline {i}"), _page(f"p/{i}.html")) for i in range(40)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(store.put_article, records))
+    assert [r.status for r in results] == ["written"] * 40
+    assert sorted(store.article_ids()) == sorted(r["id"] for r in records)
+    for rec in records[::7]:
+        assert store.get_article(rec["id"])["title"] == rec["title"]
+
+
+def test_contract_manifest_is_one_json_object_in_runs(harness: Harness) -> None:
+    store = harness.store
+    writer = store.manifest("run-1")
+    for i in range(3):
+        writer.add({"input": f"p{i}", "status": "written", "id": f"{i:032x}"})
+    where = str(writer.close({"run_id": "run-1", "counts": {"pages": 3}}))
+    assert where.startswith(store.url) and where.endswith("runs/run-1.json")
+    data = json.loads(store._get("runs/run-1.json"))
+    assert data["run_id"] == "run-1" and [p["input"] for p in data["pages"]] == ["p0", "p1", "p2"]
+    assert [k for k in harness.stored() if "runs" in k] == [k for k in harness.stored() if k.endswith("run-1.json")]
+
+
+def test_local_ensure_fails_early_on_an_unusable_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreConfigError, match="cannot write"):
+        LocalStore(blocker / "out").ensure()
+    with pytest.raises(StoreConfigError, match="no such store folder"):
+        LocalStore(tmp_path / "missing").ensure(writable=False)
+
+
+def test_open_store_picks_by_url(tmp_path: Path) -> None:
+    assert isinstance(open_store(str(tmp_path)), LocalStore)
+    with pytest.raises(ValueError, match="unsupported store"):
+        open_store("gs://bucket/x")
+    digest = hashlib.sha256(b"x").hexdigest()  # ids are hex; a path that looks like one is still a path
+    assert isinstance(open_store(str(tmp_path / digest)), LocalStore)
