@@ -297,6 +297,9 @@ def _link_density(el: HtmlElement) -> float:
 
 def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
     """Remove the residual chrome readability keeps: short boilerplate blocks, link lists, empties."""
+    # Headings such as "3 Comments" first: the block clean-up below would remove
+    # them as chrome and leave what follows them behind.
+    _truncate_at_end_marker(article, headings_only=True)
     for el in list(article.iter("figcaption", "figure")):
         if el.getparent() is not None and (el.tag == "figcaption" or _text_len(el) < 300):
             _drop(el)
@@ -340,7 +343,7 @@ _END_MARKER = re.compile(
 )
 
 
-def _truncate_at_end_marker(article: HtmlElement) -> None:
+def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False) -> None:
     """Cut everything from a marker like "Comments" or "Related stories" on.
 
     Only after some text (300 characters and a fifth of the whole), so a marker
@@ -352,7 +355,7 @@ def _truncate_at_end_marker(article: HtmlElement) -> None:
     leaves = set(_leaf_blocks(article))
     done = 0
     for el in article.iter():
-        if el in leaves and done >= max(300, total * 0.2):
+        if el in leaves and done >= max(300, total * 0.2) and (not headings_only or el.tag in _HEADINGS):
             text = _SPACES.sub(" ", el.text_content()).strip()
             if len(text) < 80 and _END_MARKER.match(text):
                 _drop_following(el, article)
@@ -476,7 +479,11 @@ def tree_to_text(root: HtmlElement) -> str:
             blocks.append((kind, joined))
         buf.clear()
 
-    def walk(el: HtmlElement, kind: str) -> None:
+    def inline(text: str, pre: bool) -> str:
+        # Source line breaks are spaces in HTML, except inside <pre>.
+        return text if pre else text.replace("\n", " ")
+
+    def walk(el: HtmlElement, kind: str, pre: bool) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
         block = tag in _BLOCK_TAGS
         if tag == "br":
@@ -488,18 +495,19 @@ def tree_to_text(root: HtmlElement) -> str:
             elif tag in _HEADINGS:
                 kind = "h"
         if tag and tag != "br":
+            inner = pre or tag == "pre"
             if el.text:
-                buf.append(el.text)
+                buf.append(inline(el.text, inner))
             for child in el:
-                walk(child, kind)
+                walk(child, kind, inner)
                 if isinstance(child.tag, str) and child.tag in ("td", "th"):
                     buf.append(" ")
             if block:
                 flush(kind)
         if el.tail:
-            buf.append(el.tail)
+            buf.append(inline(el.tail, pre))
 
-    walk(root, "p")
+    walk(root, "p", False)
     flush("p")
     out: list[str] = []
     prev_kind = ""

@@ -162,21 +162,35 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         enc = _canonical_codec(label)
         if enc and enc not in candidates:
             candidates.append(enc)
+    utf8 = _strict(data, "utf-8")
     for enc in candidates:
         # A UTF-16/32 declaration on bytes without NUL patterns is a lie (the meta itself was ASCII).
         if enc.startswith(("utf-16", "utf-32")):
             continue
+        # Non-ASCII bytes that form valid UTF-8 are UTF-8 whatever a single-byte
+        # label says: read as cp1252 they would be mojibake ("letâ€™s").
+        if utf8 is not None and enc != "utf-8" and _single_byte(enc) and not data.isascii():
+            return utf8, "utf-8"
         text = _strict(data, enc)
         if text is not None:
             return text, enc
-    text = _strict(data, "utf-8")
-    if text is not None:
-        return text, "utf-8"
+    if utf8 is not None:
+        return utf8, "utf-8"
     best = from_bytes(data[:200_000]).best()
     if best is not None and best.encoding:
         enc = _canonical_codec(best.encoding) or best.encoding
         return data.decode(enc, errors="replace"), enc
     return data.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _single_byte(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in _SINGLE_BYTE or encoding.startswith(("cp12", "iso8859", "latin", "koi8", "mac-"))
+    except LookupError:
+        return False
+
+
+_SINGLE_BYTE = frozenset(("cp1252", "latin-1", "iso8859-1", "iso8859-15", "cp1251", "cp1250", "koi8-r", "mac-roman", "ascii"))
 
 
 def _meta_charset(data: bytes) -> str | None:

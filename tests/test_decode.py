@@ -88,3 +88,10 @@ def test_normalize_unicode_nfc_nbsp_and_controls() -> None:
 )
 def test_sniff_kind_by_content(text: str, kind: str) -> None:
     assert sniff_kind(text) == kind
+
+
+def test_valid_utf8_beats_a_single_byte_label() -> None:
+    data = '<html><head><meta charset="iso-8859-1"></head><body><p>Let\u2019s go \u2014 caf\u00e9</p></body></html>'.encode("utf-8")
+    page = decode_page(data)
+    assert page.encoding == "utf-8"
+    assert "Let\u2019s go \u2014 caf\u00e9" in page.text

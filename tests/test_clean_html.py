@@ -1,0 +1,88 @@
+"""HTML cleaning: chrome pruning, readability, residual clean-up, text rendering."""
+
+from __future__ import annotations
+
+import lxml.html
+
+from pagescrub.tasks.clean_html import _prose_container, clean_html_tree, parse_html, tree_to_text
+
+PARA = (
+    "The council approved the new budget on Tuesday after a debate that lasted most of the evening, "
+    "with members split over the cost of road repairs and the library extension."
+)
+
+
+def _page(body: str, head: str = "") -> str:
+    return f"<!doctype html><html><head><title>T</title>{head}</head><body>{body}</body></html>"
+
+
+def _article(n: int = 5) -> str:
+    return "".join(f"<p>{PARA} Paragraph {i}.</p>" for i in range(n))
+
+
+def test_text_has_paragraphs_headings_and_list_items_on_their_own_lines() -> None:
+    root = lxml.html.fragment_fromstring(
+        "<div><h2>Heading</h2><p>One\n two   three.</p><ul><li>a</li><li>b</li></ul><p>x<br>y</p><pre>l1\nl2</pre></div>"
+    )
+    assert tree_to_text(root) == "Heading\n\nOne two three.\n\na\nb\n\nx\ny\n\nl1\nl2"
+
+
+def test_chrome_blocks_are_removed_and_the_article_kept() -> None:
+    html = _page(
+        '<nav><a href="/">Home</a> <a href="/world">World</a></nav>'
+        '<div class="share-bar"><a href="#">Share on Facebook</a><a href="#">Tweet</a></div>'
+        f"<article><h1>Headline</h1>{_article()}"
+        '<div class="newsletter-signup"><p>Sign up for our daily newsletter to get the news first.</p></div>'
+        '<h3>Related stories</h3><ul><li><a href="/a">Another story about the council</a></li><li><a href="/b">More news</a></li></ul>'
+        "</article>"
+        '<aside class="sidebar"><h3>Most popular</h3><p>Some other article teaser text that is long enough to be prose.</p></aside>'
+        "<footer><p>Copyright 2024 The Paper. All rights reserved.</p></footer>"
+    )
+    tree = parse_html(html)
+    before = lxml.html.tostring(tree)
+    body = clean_html_tree(tree)
+    assert lxml.html.tostring(tree) == before, "the caller's tree must not be modified"
+    for i in range(5):
+        assert f"Paragraph {i}." in body.text
+    for chrome in ("Home", "Share on Facebook", "Sign up", "Related stories", "Another story", "Most popular", "All rights reserved"):
+        assert chrome not in body.text
+    assert "<p>" in body.html and "class=" not in body.html
+
+
+def test_byline_and_date_lines_at_the_top_are_removed() -> None:
+    html = _page(
+        "<article><div>By Jane Doe</div><div>Updated 5:27 am CST, Wednesday, November 20, 2019</div>"
+        f"{_article()}<p>Reach the reporter at jane.doe@example.org.</p></article>"
+    )
+    text = clean_html_tree(parse_html(html), authors=["Jane Doe"]).text
+    assert "Jane Doe" not in text and "November 20" not in text and "example.org" not in text
+    assert text.startswith(PARA[:40])
+
+
+def test_article_without_paragraph_tags_falls_back_to_the_prose_block() -> None:
+    # An unclosed <button> swallowing the page used to lose the whole article.
+    body = "<button>Menu<div><span>" + "<br><br>".join(f"{PARA} Line {i}." for i in range(6)) + "</span></div>"
+    text = clean_html_tree(parse_html(_page(body))).text
+    assert "Line 0." in text and "Line 5." in text
+
+
+def test_prose_container_prefers_the_story_over_teaser_deks() -> None:
+    # One-line teaser "deks", each alone in its item, are not article prose even
+    # when there is more of their text than of the story's.
+    story = "<div class='story'><span>" + "<br><br>".join(f"{PARA} Line {i}." for i in range(4)) + "</span></div>"
+    teasers = "".join(
+        f'<div class="item"><h4><a href="/t{i}">Teaser headline {i}</a></h4>'
+        f"<p>Officials in a different town said on Monday that the bridge would reopen, teaser {i}.</p></div>"
+        for i in range(30)
+    )
+    tree = parse_html(_page(f"<div class='row'>{story}<div class='list'>{teasers}</div></div>"))
+    container, prose = _prose_container(tree)
+    assert container is not None and container.get("class") == "story"
+    assert prose >= 4 * len(PARA)
+
+
+def test_comments_after_the_article_are_cut() -> None:
+    html = _page(f"<div id='main'>{_article(6)}<h2>3 Comments</h2><p>{PARA} I disagree with this.</p><p>{PARA} Great read.</p></div>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 5." in text
+    assert "I disagree" not in text and "Great read" not in text
