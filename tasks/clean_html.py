@@ -130,7 +130,9 @@ def clean_html_tree(tree: HtmlElement, url: str | None = None, authors: Sequence
     except Unparseable:
         summary = ""
     article = _fragment(summary)
-    container, prose = _prose_container(work)
+    scores = _score_prose(work)
+    container = scores.best
+    prose = scores.prose[container] if container is not None else 0
     if container is not None and container.tag not in ("html", "body") and (
         article is None or _text_len(article) < 0.5 * prose
     ):
@@ -138,6 +140,12 @@ def clean_html_tree(tree: HtmlElement, url: str | None = None, authors: Sequence
         # unusual nesting): fall back to the densest block of prose.
         article = copy.deepcopy(container)
         article.tail = None
+    elif article is not None:
+        region = _locate(work, article)
+        grown = _expand(region, scores) if region is not None else None
+        if grown is not None and grown is not region and scores.total[grown] > 1.2 * _text_len(article):
+            article = copy.deepcopy(grown)
+            article.tail = None
     if article is None:
         return CleanedBody(text="", html="")
     _post_clean(article, authors)
@@ -208,13 +216,25 @@ def _prune(root: HtmlElement) -> None:
             if words:
                 chrome = not words.isdisjoint(_STRONG_CHROME)
                 weak = not chrome and not words.isdisjoint(_WEAK_CHROME)
-        if hidden or chrome:
+        if hidden and not chrome and _collapsed_prose(el):
+            # A collapsed accordion or "read more" section: content, only hidden
+            # until clicked. Unhide it so readability does not drop it either.
+            el.attrib.pop("hidden", None)
+            el.attrib.pop("style", None)
+            el.attrib.pop("aria-hidden", None)
+        elif hidden or chrome:
             if _text_len(el) < total * 0.3:
                 _drop(el)
         elif weak:
             size = _text_len(el)
             if size < 150 or _link_density(el) > 0.5:
                 _drop(el)
+
+
+def _collapsed_prose(el: HtmlElement) -> bool:
+    """Whether a hidden element holds real paragraphs (300+ characters of them, few links)."""
+    prose = sum(n for n in (len(p.text_content().strip()) for p in el.iter("p")) if n >= 80)
+    return prose >= 300 and _link_density(el) < 0.3
 
 
 def _main_text_path(root: HtmlElement) -> set[HtmlElement]:
@@ -239,18 +259,32 @@ _PROSE_MIN = 70
 _INLINE_SKIP = frozenset(("a", "button", "label", "option"))
 
 
-def _prose_container(root: HtmlElement) -> tuple[HtmlElement | None, int]:
-    """The block with the best prose score in ``root``, and its credited prose.
+@dataclass
+class _ProseScores:
+    """Per-element text measures of one tree, computed bottom-up in one pass."""
 
-    Scored bottom-up in one pass. Prose is text directly inside an element in
-    runs of at least 70 characters, credited to its parent only when the parent
-    holds two such runs or more (paragraphs of one article are siblings; the
-    one-line "deks" of teaser lists each sit alone in their item) or when the
-    run is long (300+). Every other character costs half as much as a prose
-    character gains.
+    total: dict[HtmlElement, int]
+    prose: dict[HtmlElement, int]
+    links: dict[HtmlElement, int]
+    best: HtmlElement | None
+
+    def score(self, el: HtmlElement) -> float:
+        p = self.prose.get(el, 0)
+        return p - 0.5 * (self.total.get(el, 0) - p)
+
+
+def _score_prose(root: HtmlElement) -> _ProseScores:
+    """Prose, total and link text of every element, and the best-scoring block.
+
+    Prose is text directly inside an element in runs of at least 70 characters,
+    credited to its parent only when the parent holds two such runs or more
+    (paragraphs of one article are siblings; the one-line "deks" of teaser lists
+    each sit alone in their item) or when the run is long (300+). A block's
+    score is its prose minus half of all its other text.
     """
     total: dict[HtmlElement, int] = {}
     prose: dict[HtmlElement, int] = {}
+    links: dict[HtmlElement, int] = {}
     direct: dict[HtmlElement, int] = {}
     best: HtmlElement | None = None
     best_score = 0.0
@@ -266,10 +300,64 @@ def _prose_container(root: HtmlElement) -> tuple[HtmlElement | None, int]:
         credited = sum(runs) if len(runs) >= 2 else sum(r for r in runs if r >= 300)
         total[el] = own + sum(total[c] for c in kids)
         prose[el] = credited + sum(prose[c] for c in kids)
+        links[el] = total[el] if el.tag == "a" else sum(links[c] for c in kids)
         score = prose[el] - 0.5 * (total[el] - prose[el])
         if score > best_score:
             best, best_score = el, score
-    return best, (prose[best] if best is not None else 0)
+    return _ProseScores(total, prose, links, best)
+
+
+def _prose_container(root: HtmlElement) -> tuple[HtmlElement | None, int]:
+    """The block with the best prose score in ``root``, and its credited prose."""
+    scores = _score_prose(root)
+    return scores.best, (scores.prose[scores.best] if scores.best is not None else 0)
+
+
+_NORM = re.compile(r"\W+")
+
+
+def _locate(work: HtmlElement, article: HtmlElement) -> HtmlElement | None:
+    """Where readability's article sits in our tree: the common ancestor of its
+    first and last paragraphs, found by their text."""
+    paras = [el for el in _leaf_blocks(article) if _text_len(el) >= 80]
+    if not paras:
+        return None
+    found = []
+    for para in (paras[0], paras[-1]):
+        key = _NORM.sub(" ", para.text_content()).strip()[:40]
+        hit = None
+        for el in work.iter():
+            if isinstance(el.tag, str) and el.text and key[:25] in _NORM.sub(" ", el.text):
+                hit = el
+                break
+        if hit is None:
+            return None
+        found.append(hit)
+    first_path = [found[0], *found[0].iterancestors()]
+    ancestors_of_last = {found[1], *found[1].iterancestors()}
+    return next((el for el in first_path if el in ancestors_of_last), None)
+
+
+def _expand(node: HtmlElement, scores: _ProseScores) -> HtmlElement:
+    """Grow readability's region to the enclosing block while what is added is prose.
+
+    Guides and long reads split into sections often lose all but one section to
+    readability's choice; chrome around the article is link-heavy or not prose,
+    which stops the climb.
+    """
+    while True:
+        parent = node.getparent()
+        if parent is None or parent.tag in ("body", "html") or parent not in scores.total:
+            return node
+        extra_total = scores.total[parent] - scores.total.get(node, 0)
+        extra_prose = scores.prose[parent] - scores.prose.get(node, 0)
+        extra_links = scores.links[parent] - scores.links.get(node, 0)
+        if extra_total <= max(40, 0.05 * scores.total.get(node, 0)):
+            node = parent  # a thin wrapper
+        elif extra_prose >= 200 and extra_prose >= 0.6 * extra_total and extra_links <= 0.2 * extra_total:
+            node = parent
+        else:
+            return node
 
 
 def _drop(el: HtmlElement) -> None:
@@ -320,8 +408,23 @@ def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
         if len(items) >= 2 and _link_density(lst) > 0.7 and _text_len(lst) / max(len(items), 1) < 120:
             _drop(lst)
     _drop_boilerplate_blocks(article, authors)
-    _truncate_at_end_marker(article)
+    _drop_data_values(article)
+    _truncate_at_end_marker(article, authors=authors)
     _drop_empty(article)
+
+
+# Machine values that leak into text from microdata and hidden widgets.
+_DATA_VALUE = re.compile(r"^(?:https?://\S+|\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?|\d+(?:\.\d+)?)$")
+
+
+def _drop_data_values(article: HtmlElement) -> None:
+    """Elements whose whole text is a URL, an ISO date or a bare number."""
+    for el in list(article.iter()):
+        if not isinstance(el.tag, str) or len(el) or el.getparent() is None or el.tag in ("td", "th", "li"):
+            continue
+        text = (el.text or "").strip()
+        if text and _DATA_VALUE.match(text):
+            _drop(el)
 
 
 # Headings that open what comes after an article: comments, teasers, author boxes.
@@ -343,8 +446,10 @@ _END_MARKER = re.compile(
 )
 
 
-def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False) -> None:
+def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False, authors: Sequence[str] = ()) -> None:
     """Cut everything from a marker like "Comments" or "Related stories" on.
+
+    An author's name standing alone after the text opens the author box.
 
     Only after some text (300 characters and a fifth of the whole), so a marker
     word in the article's opening cannot cut the article.
@@ -353,11 +458,12 @@ def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False
     if not total:
         return
     leaves = set(_leaf_blocks(article))
+    names = {a.lower() for a in authors if a}
     done = 0
     for el in article.iter():
         if el in leaves and done >= max(300, total * 0.2) and (not headings_only or el.tag in _HEADINGS):
             text = _SPACES.sub(" ", el.text_content()).strip()
-            if len(text) < 80 and _END_MARKER.match(text):
+            if len(text) < 80 and (_END_MARKER.match(text) or text.lower() in names):
                 _drop_following(el, article)
                 return
         if isinstance(el.tag, str):
