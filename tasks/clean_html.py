@@ -82,6 +82,9 @@ _CHROME_TEXT = re.compile(
       | click\s+here\b.{0,100}$
       | (?:previous|next)\s+(?:article|post|story)\b.{0,150}$
       | (?:image|photo|picture)\s*(?:credit|source)?\s*:\s*.{0,80}$
+      | also\s+(?:on|read|see|in)\b.{0,150}$
+      | .{0,80}\b(?:requires|enable)\s+javascript\b.{0,40}$
+      | [^.!?]{0,80}\b(?:getty\s+images|shutterstock|istock(?:photo)?|ap\s+photo|afp\s+photo|reuters/|epa-efe)\b[^.!?]{0,40}$
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -549,6 +552,8 @@ def _drop_boilerplate_blocks(article: HtmlElement, authors: Sequence[str]) -> No
             drop = True
         elif tail and nwords <= 40 and _CONTACT.search(text):
             drop = True
+        elif el.tag not in ("li", "td", "th") and nwords < 30 and _link_density(el) >= 0.9:
+            drop = True  # a "read also" link standing as its own line
         seen.add(key)
         if drop:
             _drop(el)
