@@ -83,6 +83,7 @@ _CHROME_TEXT = re.compile(
       | (?:previous|next)\s+(?:article|post|story)\b.{0,150}$
       | (?:image|photo|picture)\s*(?:credit|source)?\s*:\s*.{0,80}$
       | also\s+(?:on|read|see|in)\b.{0,150}$
+      | .{0,100}\bdelivered\s+(?:to|through|straight\s+to|right\s+to)\s+your\s+(?:inbox|letterbox|mailbox|door)\b.{0,150}$
       | .{0,80}\b(?:requires|enable)\s+javascript\b.{0,40}$
       | [^.!?]{0,80}\b(?:getty\s+images|shutterstock|istock(?:photo)?|ap\s+photo|afp\s+photo|reuters/|epa-efe)\b[^.!?]{0,40}$
     )""",
@@ -436,6 +437,7 @@ _END_MARKER = re.compile(
         (?:\d+\s+)?(?:top\s+rated\s+|reader\s+|recent\s+)?comments?(?:\s*\(\d+\))?
       | (?:leave|post|add|write)\s+a\s+(?:reply|comment|review)
       | (?:join|start)\s+the\s+(?:discussion|conversation)
+      | (?:tell\s+us\s+)?what\s+do\s+you\s+think.{0,20} | tell\s+us\s+what\s+you\s+think.{0,20} | have\s+your\s+say
       | (?:related|similar|recommended|suggested|more|latest|popular|trending|top)\s+(?:articles?|stories|posts|news|reads?|reading|content|videos?|links?)
       | related | more\s+from\s+.{1,40} | more\s+in\s+.{1,40} | more\s+stories\s+.{0,40}
       | (?:you|we\s+think\s+you)\s+(?:may|might|could|will)\s+(?:also\s+)?(?:like|enjoy|be\s+interested\s+in)
