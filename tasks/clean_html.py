@@ -283,7 +283,8 @@ def _score_prose(root: HtmlElement) -> _ProseScores:
     Prose is text directly inside an element in runs of at least 70 characters,
     credited to its parent only when the parent holds two such runs or more
     (paragraphs of one article are siblings; the one-line "deks" of teaser lists
-    each sit alone in their item) or when the run is long (300+). A block's
+    each sit alone in their item, beside a headline) or when the run is long
+    (300+); a wrapper holding nothing but one paragraph counts as that paragraph. A block's
     score is its prose minus half of all its other text.
     """
     total: dict[HtmlElement, int] = {}
@@ -301,8 +302,13 @@ def _score_prose(root: HtmlElement) -> _ProseScores:
         own = len((el.text or "").strip()) + sum(len((c.tail or "").strip()) for c in el)
         direct[el] = own if own >= _PROSE_MIN and el.tag not in _INLINE_SKIP else 0
         runs = [direct[c] for c in kids if direct[c]]
-        credited = sum(runs) if len(runs) >= 2 else sum(r for r in runs if r >= 300)
         total[el] = own + sum(total[c] for c in kids)
+        if len(kids) == 1 and runs and runs[0] < 300 and not direct[el] and total[el] - runs[0] <= 5:
+            # A wrapper around one paragraph (<div class="paragraph"><p>...</p></div>)
+            # stands for that paragraph: its parent judges it among its siblings.
+            direct[el] = runs[0]
+            runs = []
+        credited = sum(runs) if len(runs) >= 2 else sum(r for r in runs if r >= 300)
         prose[el] = credited + sum(prose[c] for c in kids)
         links[el] = total[el] if el.tag == "a" else sum(links[c] for c in kids)
         score = prose[el] - 0.5 * (total[el] - prose[el])
