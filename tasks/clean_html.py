@@ -324,6 +324,7 @@ def _prose_container(root: HtmlElement) -> tuple[HtmlElement | None, int]:
 
 
 _NORM = re.compile(r"\W+")
+_PARA_TAGS = frozenset(("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "dd", "dt", "blockquote", "figcaption"))
 
 
 def _locate(work: HtmlElement, article: HtmlElement) -> HtmlElement | None:
@@ -334,10 +335,15 @@ def _locate(work: HtmlElement, article: HtmlElement) -> HtmlElement | None:
         return None
     found = []
     for para in (paras[0], paras[-1]):
-        key = _NORM.sub(" ", para.text_content()).strip()[:40]
+        key = _NORM.sub(" ", para.text_content()).strip()[:25]
         hit = None
         for el in work.iter():
-            if isinstance(el.tag, str) and el.text and key[:25] in _NORM.sub(" ", el.text):
+            if not isinstance(el.tag, str):
+                continue
+            # Paragraph-like elements are small: their whole text is cheap to read, and
+            # catches paragraphs that open with a link or <strong>.
+            text = el.text_content() if el.tag in _PARA_TAGS else el.text
+            if text and key in _NORM.sub(" ", text[:200]):
                 hit = el
                 break
         if hit is None:
