@@ -24,6 +24,7 @@ from .urls import normalize_url
 __all__ = [
     "SCHEMA_VERSION",
     "RecordInvalid",
+    "apply_link",
     "build_record",
     "content_hash",
     "record_id",
@@ -90,9 +91,20 @@ def build_record(article: Article, page: PageInput, retrieved_at: datetime | Non
         "html": article.html,
         "word_count": article.word_count,
         "extractor": {"name": "pagescrub", "version": __version__, "method": article.method},
+        "duplicate_of": None,
+        "cluster_id": None,
     }
     record["content_hash"] = content_hash(record)
     record["retrieved_at"] = when.isoformat(timespec="seconds")
+    validate_record(record)
+    return record
+
+
+def apply_link(record: dict[str, Any], duplicate_of: str | None, cluster_id: str | None) -> dict[str, Any]:
+    """Set the near-duplicate fields and re-hash, so a linked record compares by its content."""
+    record["duplicate_of"] = duplicate_of
+    record["cluster_id"] = cluster_id
+    record["content_hash"] = content_hash(record)
     validate_record(record)
     return record
 

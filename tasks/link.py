@@ -1,0 +1,65 @@
+"""The near-duplicate step of a run: link each record to the first-seen copy of its story.
+
+One index per output store, kept in its ``state/`` and shared by every run into
+that store, so that a copy fetched next week is linked to the one stored today.
+Records are linked in one thread, in input order (first seen wins), between
+cleaning and writing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .dedupe import DEFAULT_THRESHOLD, DuplicateIndex, IndexConflict, IndexStateError, blob_generation
+from .record import apply_link
+from .store import Store
+
+__all__ = ["INDEX_STATE", "DuplicateLinker"]
+
+#: Name of the index in the store's ``state/``.
+INDEX_STATE = "dedupe-index.bin"
+
+
+class DuplicateLinker:
+    """Loads the store's duplicate index, links records, saves the index back.
+
+    Saving is optimistic: the index carries a generation number, and a save
+    that finds another run's newer index in the store merges it (union, earliest
+    first-seen wins, links already handed out unchanged) and tries again. The
+    check and the write are two requests, so two saves landing in the same
+    instant can still lose the other run's additions (not corrupt the index:
+    each write replaces the whole object atomically); those records are simply
+    linked afresh on a later run.
+    """
+
+    def __init__(self, store: Store, *, enabled: bool = True, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.store = store
+        self.enabled = enabled
+        self.linked = 0
+        self.index: DuplicateIndex | None = None
+        if enabled:
+            try:
+                self.index = DuplicateIndex.load_or_new(store.get_state, INDEX_STATE, threshold=threshold)
+            except IndexStateError:
+                # State from an incompatible version: start afresh rather than fail the run.
+                self.index = DuplicateIndex(threshold)
+
+    def link(self, record: dict[str, Any]) -> None:
+        """Set ``duplicate_of`` and ``cluster_id`` on ``record`` (in place)."""
+        if self.index is None:
+            return
+        found = self.index.link(record["id"], record["text"], record.get("canonical_url"))
+        apply_link(record, found.duplicate_of, found.cluster_id)
+        self.linked += found.duplicate_of is not None
+
+    def save(self) -> None:
+        if self.index is None:
+            return
+        index = self.index
+
+        def write(key: str, blob: bytes) -> None:
+            if blob_generation(self.store.get_state(key)) != index.generation:
+                raise IndexConflict(key)
+            self.store.put_state(key, blob)
+
+        index.save(write, INDEX_STATE, read=self.store.get_state)
