@@ -47,6 +47,11 @@ class AddressingStyle(str, Enum):
     virtual = "virtual"
 
 
+class TaskRunnerKind(str, Enum):
+    thread = "thread"
+    dask = "dask"
+
+
 _STORE = "Store (a folder, or s3://bucket/prefix/)"
 S3EndpointOpt = Annotated[
     Optional[str],
@@ -69,9 +74,21 @@ ConcurrencyOpt = Annotated[
 ]
 
 
+_FETCH = "Fetching (URLs, sitemaps, feeds)"
+_POLITE = "Politeness and the HTTP client"
+
+
 @app.command()
 def run(
-    paths: Annotated[list[Path], typer.Argument(help="Saved pages: files or folders (searched recursively for .html, .htm, .html.gz, .txt).")],
+    inputs: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            metavar="INPUTS",
+            help="Saved pages (files or folders, searched recursively for .html, .htm, .html.gz, .txt) "
+            "and/or page URLs (anything starting with http:// or https:// is fetched).",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
         Optional[str],
         typer.Option("--out", "-o", help="Output store: a folder or s3://bucket/prefix/ (articles/, raw/, failed/, runs/, state/ go in it)."),
@@ -82,7 +99,26 @@ def run(
     ] = None,
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Exit 0 even when some inputs failed (not when the store was unavailable).")] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Pages per Prefect task run.")] = 25,
-    workers: Annotated[int, typer.Option(min=1, max=256, help="Task runner workers.")] = 2,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1, max=256, show_default=False,
+            help="Processes cleaning pages (default: one per CPU). With --task-runner dask and no --dask-address: "
+            "the local Dask cluster's worker processes.",
+        ),
+    ] = None,
+    task_runner: Annotated[
+        TaskRunnerKind,
+        typer.Option(
+            "--task-runner",
+            help="thread: batch task runs on this machine, their pages cleaned by --workers processes. "
+            "dask: batch task runs on a Dask cluster (prefect-dask, from the dask extra).",
+        ),
+    ] = TaskRunnerKind.thread,
+    dask_address: Annotated[
+        Optional[str],
+        typer.Option("--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (implies --task-runner dask).", show_default=False),
+    ] = None,
     max_bytes: Annotated[int, typer.Option(min=1024, help="Largest page accepted (after decompression).")] = 10 * 1024 * 1024,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     s3_endpoint_url: S3EndpointOpt = None,
@@ -91,29 +127,130 @@ def run(
     s3_region: S3RegionOpt = None,
     store_block: StoreBlockOpt = None,
     write_concurrency: ConcurrencyOpt = None,
+    url_files: Annotated[
+        Optional[list[Path]],
+        typer.Option("--urls", help="A file of page URLs, one a line (# comments allowed). Repeatable.", rich_help_panel=_FETCH),
+    ] = None,
+    sitemaps: Annotated[
+        Optional[list[str]],
+        typer.Option("--sitemap", help="A sitemap or sitemap index URL (gzipped ones too). Repeatable.", rich_help_panel=_FETCH),
+    ] = None,
+    feeds: Annotated[
+        Optional[list[str]], typer.Option("--feed", help="An RSS or Atom feed URL. Repeatable.", rich_help_panel=_FETCH)
+    ] = None,
+    sites: Annotated[
+        Optional[list[str]],
+        typer.Option("--site", help="A site whose robots.txt Sitemap: lines are followed, e.g. https://example.org. Repeatable.", rich_help_panel=_FETCH),
+    ] = None,
+    since: Annotated[
+        Optional[str],
+        typer.Option("--since", metavar="DATE", help="Only sitemap/feed entries dated on or after DATE (YYYY-MM-DD or ISO date-time, UTC).", rich_help_panel=_FETCH),
+    ] = None,
+    until: Annotated[
+        Optional[str],
+        typer.Option("--until", metavar="DATE", help="Only sitemap/feed entries dated on or before DATE (a day counts whole).", rich_help_panel=_FETCH),
+    ] = None,
+    per_page_tasks: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--per-page-tasks/--batch-tasks",
+            help="One Prefect task run per URL, retried by Prefect (visible in the UI), or pages fetched by the run's "
+            "client with its own retries and cleaned in batch task runs. Default: per page for at most 20 pages.",
+            show_default=False, rich_help_panel=_FETCH,
+        ),
+    ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="Send no stored ETag/Last-Modified: fetch every page in full.", rich_help_panel=_FETCH),
+    ] = False,
+    user_agent: Annotated[
+        Optional[str],
+        typer.Option("--user-agent", help="User-Agent header (default: pagescrub/<version> (+<project url>)); its product token is matched against robots.txt.", show_default=False, rich_help_panel=_POLITE),
+    ] = None,
+    per_host_concurrency: Annotated[
+        int, typer.Option("--per-host-concurrency", min=1, max=64, help="Requests in flight to one host (scheme://host:port) at most.", rich_help_panel=_POLITE)
+    ] = 2,
+    per_host_delay: Annotated[
+        float,
+        typer.Option("--per-host-delay", min=0.0, help="Seconds between request starts on one host at least (robots.txt Crawl-delay wins when larger, up to 60).", rich_help_panel=_POLITE),
+    ] = 1.0,
+    global_concurrency: Annotated[
+        int, typer.Option("--global-concurrency", min=1, max=1024, help="Requests in flight in the whole run at most.", rich_help_panel=_POLITE)
+    ] = 16,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=0.01, help="Seconds to wait for a read (connecting: at most 10); a whole request gets 4x this.", rich_help_panel=_POLITE),
+    ] = 30.0,
+    retries: Annotated[
+        int,
+        typer.Option("--retries", min=0, max=20, help="Retries of a transient failure (connection error, timeout, 408, 429, 5xx) after the first attempt.", rich_help_panel=_POLITE),
+    ] = 3,
+    retry_backoff: Annotated[
+        float,
+        typer.Option("--retry-backoff", min=0.0, help="First retry delay in seconds, doubled each retry (max 60), plus jitter; a Retry-After (429/503) wins, up to 120 s.", rich_help_panel=_POLITE),
+    ] = 1.0,
+    ignore_robots: Annotated[
+        bool, typer.Option("--ignore-robots", help="Do not read or obey robots.txt (default: obey, per RFC 9309).", rich_help_panel=_POLITE)
+    ] = False,
+    allow_private_addresses: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-addresses",
+            help="Allow hosts that are or resolve to loopback, private, link-local or reserved addresses. "
+            "Off by default: a URL from a sitemap or a redirect cannot reach your intranet or cloud metadata.",
+            rich_help_panel=_POLITE,
+        ),
+    ] = False,
+    http2: Annotated[
+        bool, typer.Option("--http2/--no-http2", help="Use HTTP/2 where the server offers it (when the optional h2 package, extra http2, is installed).", rich_help_panel=_POLITE)
+    ] = True,
 ) -> None:
-    """Clean saved pages into records in the store OUT, as a Prefect flow run.
+    """Clean saved pages, and pages fetched from the web, into records in the store OUT, as a Prefect flow run.
+
+    Pages come from INPUTS (files, folders, URLs), --urls files, --sitemap, --feed and --site. Fetching is polite (robots.txt obeyed, per-host concurrency and delay, retries of transient failures); a page unchanged since the last run into OUT (ETag/Last-Modified) is not extracted again.
 
     Exits 1 when any input failed (see the run manifest), unless --allow-failures, and
     whenever records could not be written (store unavailable: the next run writes them).
     Exits 2, before any page is read, when the store is unusable (no bucket, access denied).
     """
+    given = inputs or []
+    urls = [i for i in given if i[:8].lower().startswith(("http://", "https://"))]
+    paths = [Path(i) for i in given if i not in urls]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
+        raise typer.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="INPUTS")
+    missing = [str(p) for p in url_files or [] if not p.is_file()]
+    if missing:
+        raise typer.BadParameter(f"no such file: {', '.join(missing)}", param_hint="--urls")
+    if not (given or url_files or sitemaps or feeds or sites):
+        raise typer.BadParameter("give saved pages, URLs, --urls, --sitemap, --feed or --site", param_hint="INPUTS")
     if manifest is not None and not manifest.is_file():
         raise typer.BadParameter(f"no such file: {manifest}", param_hint="--manifest")
+    _check_dates(since, until)
     out, options = _store_settings(
         out, store_block, s3_endpoint_url, s3_addressing_style, s3_profile, s3_region, write_concurrency
     )
+    fetch_config = None
+    if urls or url_files or sitemaps or feeds or sites:
+        fetch_config = _fetch_config(
+            user_agent=user_agent, per_host_concurrency=per_host_concurrency, per_host_delay=per_host_delay,
+            global_concurrency=global_concurrency, timeout=timeout, retries=retries, retry_backoff=retry_backoff,
+            max_bytes=max_bytes, obey_robots=not ignore_robots, allow_private_addresses=allow_private_addresses,
+            http2=http2,
+        )
     store = _checked_store(out, options)
     # Imported here so `pagescrub --help` stays fast and does not start Prefect.
-    from prefect.task_runners import ThreadPoolTaskRunner
-
-    from pagescrub.flows.scrape import scrape
+    from pagescrub.flows.scrape import DEFAULT_PROCESSES, scrape
+    from pagescrub.flows.scrape import task_runner as make_task_runner
     from pagescrub.tasks.load import iter_inputs
 
-    flow = scrape.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    workers = workers or DEFAULT_PROCESSES
+    on_dask = task_runner is TaskRunnerKind.dask or dask_address is not None
+    try:
+        runner = make_task_runner("dask" if on_dask else "thread", workers, dask_address)
+    except RuntimeError as exc:
+        _fail(str(exc))
+    flow = scrape.with_options(task_runner=runner)
     params: dict[str, Any] = dict(
         paths=[str(p) for p in paths],
         out=store.url,
@@ -122,9 +259,17 @@ def run(
         max_bytes=max_bytes,
         max_in_flight=2 * workers,
         store_options=options,
+        processes=0 if on_dask else workers,
     )
-    total = sum(1 for _ in iter_inputs(paths)) if progress and _console.is_terminal else None
-    summary = _run_with_progress(flow, params, "cleaning", total, progress)
+    if fetch_config is not None:
+        params.update(
+            urls=urls, url_lists=[str(p) for p in url_files or []], sitemaps=sitemaps or [], feeds=feeds or [],
+            sites=sites or [], since=since, until=until, fetch=fetch_config, per_page_tasks=per_page_tasks,
+            refresh=refresh,
+        )
+    fetching = fetch_config is not None
+    total = sum(1 for _ in iter_inputs(paths)) if progress and _console.is_terminal and not fetching else None
+    summary = _run_with_progress(flow, params, "fetching and cleaning" if fetching else "cleaning", total, progress)
     _print_summary(summary)
     _exit(summary, allow_failures)
 
@@ -168,6 +313,41 @@ def reclean(
     summary = _run_with_progress(flow, params, "re-cleaning", None, progress)
     _print_summary(summary)
     _exit(summary, allow_failures)
+
+
+def _check_dates(since: str | None, until: str | None) -> None:
+    from pagescrub.tasks.discover import filter_entries
+
+    for name, value in (("--since", since), ("--until", until)):
+        try:
+            filter_entries([], since=value)
+        except ValueError:
+            raise typer.BadParameter(f"not a date: {value!r} (use YYYY-MM-DD or an ISO date-time)", param_hint=name) from None
+
+
+def _fetch_config(
+    *,
+    user_agent: str | None,
+    timeout: float,
+    retry_backoff: float,
+    obey_robots: bool,
+    **settings: Any,
+) -> Any:
+    """The command line's fetch options as the library's ``FetchConfig``."""
+    from pagescrub.tasks.fetch import FetchConfig
+
+    if user_agent is not None and not user_agent.strip():
+        raise typer.BadParameter("must not be empty", param_hint="--user-agent")
+    extra: dict[str, Any] = {"user_agent": user_agent.strip()} if user_agent else {}
+    return FetchConfig(
+        connect_timeout=min(10.0, timeout),
+        read_timeout=timeout,
+        total_timeout=4 * timeout,
+        backoff_base=retry_backoff,
+        obey_robots=obey_robots,
+        **extra,
+        **settings,
+    )
 
 
 def _store_settings(
@@ -269,6 +449,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"{s['bytes_written'] / 1e6:.2f}", f"{t['pages_per_second'] or 0:.1f}", f"{t['wall_seconds']:.1f}",
     )
     console.print(table)
+    fetched = summary.get("fetch")
+    if fetched:
+        console.print(
+            f"fetched {fetched['fetched']} of {fetched['discovered']} pages found in {fetched['seconds']:.1f}s "
+            f"({fetched['pages_per_second'] or 0:.1f} pages/s, {fetched['mode']}): {fetched['ok']} ok, "
+            f"{fetched['not_modified']} not modified, {fetched['failed']} failed"
+            + (f"; {fetched['sources_failed']} sources failed" if fetched["sources_failed"] else ""),
+            highlight=False,
+        )
     if summary["failure_reasons"]:
         reasons = Table(title="failures by reason", show_header=True)
         reasons.add_column("reason")
@@ -279,6 +468,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     out = summary["out"]
     articles = f"{out}articles/" if out.startswith("s3://") else str(Path(out) / "articles")
     console.print(f"records: {articles}   manifest: {summary['manifest']}", highlight=False)
+
+
+from pagescrub.flows.ops import commands as _ops_commands  # noqa: E402 - deploy, serve, backfill, runs
+
+app.add_typer(_ops_commands)
 
 
 def main() -> None:

@@ -1,14 +1,26 @@
-"""The ``scrape`` flow: saved pages in, clean records and a run manifest out.
+"""The ``scrape`` flow: saved pages and web pages in, clean records and a run manifest out.
 
 It reads like the process it runs: find the pages, clean them in batches on
 the task runner (CPU), then write each finished batch through the store with a
 bounded pool of concurrent writes (I/O), and account for every input. At most
 ``max_in_flight`` batches are being cleaned while one is written, so memory
 stays flat however many pages there are.
+
+Where the cleaning runs. On the local thread-pool task runner (the default) a
+batch task run is a thread that sends its pages to the run's worker processes
+(``processes``, default: one per CPU; see ``tasks/batch.py``): Prefect sees one
+task run per batch, the CPUs see one job per page. On a Dask cluster
+(``task_runner("dask", ...)``) each batch task runs in a Dask worker process
+and cleans its pages there; no local processes are started.
+
+Web pages (URLs, URL lists, sitemaps, feeds) are fetched by ``flows/fetching.py``
+into the same cleaning path and the same writer, so one run's manifest covers
+saved and fetched pages alike.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -25,25 +37,36 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pagescrub import __version__
-from pagescrub.tasks.batch import PageResult, clean_batch, write_page
+from pagescrub.flows.fetching import fetch_pages
+from pagescrub.tasks.batch import PageResult, available_cpus, clean_batch, cleaning_pool, write_page
+from pagescrub.tasks.fetch import FetchConfig
 from pagescrub.tasks.load import DEFAULT_MAX_BYTES, iter_inputs, load_url_manifest
 from pagescrub.tasks.store import PagescrubStore, Store, StoreOptions, open_store
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_PROCESSES",
     "DEFAULT_WORKERS",
     "ProgressHook",
     "RunWriter",
+    "TASK_RUNNERS",
     "cleaned",
     "log_summary",
     "publish_artifacts",
     "reporting",
     "resolve_store",
     "scrape",
+    "scrape_without_prefect",
+    "task_runner",
 ]
 
 DEFAULT_BATCH_SIZE = 25
+#: Task runner threads of flows that clean in their threads (``reclean``).
 DEFAULT_WORKERS = 2
+#: Worker processes cleaning a local ``scrape`` run's pages, and its task runner threads: one per
+#: CPU this process may use (a container's CPU quota counts).
+DEFAULT_PROCESSES = available_cpus()
+TASK_RUNNERS = ("thread", "dask")
 
 T = TypeVar("T")
 ProgressHook = Callable[[list[dict[str, Any]]], None]
@@ -93,22 +116,74 @@ def cleaned(
     submit: Callable[[int, list[Any]], PrefectFuture[list[PageResult]]],
     batches: Iterable[list[Any]],
     max_in_flight: int,
+    completed: Callable[[Any], Iterator[Any]] = as_completed,
 ) -> Iterator[list[PageResult]]:
     """Submit batches to the task runner, at most ``max_in_flight`` at once; yield each as it finishes.
 
     The consumer writes a batch while the others are still being cleaned; the
     next batch is only read from ``batches`` when a slot frees, so inputs are
-    never listed whole.
+    never listed whole. ``completed`` is ``as_completed`` for the futures
+    ``submit`` returns (Prefect's by default).
     """
-    in_flight: set[PrefectFuture[list[PageResult]]] = set()
+    in_flight: set[Any] = set()
     for index, batch in enumerate(batches):
         in_flight.add(submit(index, batch))
         while len(in_flight) >= max(1, max_in_flight):
-            done = next(as_completed(in_flight))
+            done = next(completed(in_flight))
             in_flight.discard(done)
             yield done.result()
-    for done in as_completed(in_flight):
+    for done in completed(in_flight):
         yield done.result()
+
+
+def task_runner(kind: str = "thread", workers: int | None = None, address: str | None = None) -> Any:
+    """The task runner for ``scrape``: ``thread`` (local, ``workers`` threads) or ``dask``.
+
+    ``dask``: prefect-dask's ``DaskTaskRunner`` on the scheduler at ``address``,
+    or on a local cluster of ``workers`` single-threaded worker processes
+    (needs the ``dask`` extra).
+    """
+    workers = workers or DEFAULT_PROCESSES
+    if kind == "thread":
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "dask":
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError:
+            raise RuntimeError("--task-runner dask needs prefect-dask: pip install 'pagescrub[dask]'") from None
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
+        )
+    raise ValueError(f"unknown task runner {kind!r}: choose from {', '.join(TASK_RUNNERS)}")
+
+
+def _local_processes(processes: int | None) -> int:
+    """Worker processes to open for this flow run: none unless its tasks run in this process's threads."""
+    if processes is not None:
+        return max(0, processes)
+    try:
+        runner = get_run_context().task_runner  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - outside a flow run
+        runner = None
+    return DEFAULT_PROCESSES if isinstance(runner, ThreadPoolTaskRunner) else 0
+
+
+def clean_and_write(
+    submit: Callable[[int, list[Any]], Any],
+    pages: Iterable[Any],
+    writer: "RunWriter",
+    *,
+    batch_size: int,
+    max_in_flight: int,
+    completed: Callable[[Any], Iterator[Any]] = as_completed,
+) -> None:
+    """The run's main loop: batches of ``pages`` cleaned by ``submit``, written as they finish."""
+    for results in cleaned(submit, batched(pages, batch_size), max_in_flight, completed):
+        # Between cleaning and writing: the place for steps that need a batch's records
+        # before any is stored (near-duplicate linking).
+        writer.write(results)
 
 
 class RunWriter:
@@ -203,40 +278,106 @@ class RunWriter:
 @flow(
     name="scrape",
     flow_run_name="scrape-{out}",
-    task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_WORKERS),
+    task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_PROCESSES),
     log_prints=False,
 )
 def scrape(
-    paths: list[str],
+    paths: list[str] | None = None,
     out: str | None = None,
     url_manifest: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_bytes: int = DEFAULT_MAX_BYTES,
-    max_in_flight: int = 2 * DEFAULT_WORKERS,
+    max_in_flight: int = 2 * DEFAULT_PROCESSES,
     store_options: StoreOptions | None = None,
     store_block: str | None = None,
+    urls: list[str] | None = None,
+    url_lists: list[str] | None = None,
+    sitemaps: list[str] | None = None,
+    feeds: list[str] | None = None,
+    sites: list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    fetch: FetchConfig | None = None,
+    per_page_tasks: bool | None = None,
+    refresh: bool = False,
+    processes: int | None = None,
 ) -> dict[str, Any]:
-    """Clean every saved page under ``paths`` into records in the store ``out`` (a folder or s3://)."""
+    """Clean every saved page under ``paths``, and every page fetched from the web sources, into records in ``out``.
+
+    Web sources: ``urls``; ``url_lists`` (files, one URL a line); ``sitemaps``
+    and ``feeds``; ``sites`` (their robots.txt ``Sitemap:`` lines). ``since`` and
+    ``until`` (ISO dates, inclusive) filter sitemap and feed entries. ``fetch``
+    tunes the client and its politeness (``max_bytes`` applies when it is not given).
+
+    ``processes``: worker processes cleaning the pages of batch task runs that
+    run in this process (the thread-pool task runner); default one per CPU, 0
+    cleans in the task runner's threads. Ignored on Dask, whose workers clean.
+    """
     logger = get_run_logger()
+    paths = paths or []
     store = resolve_store(out, store_options, store_block)
     store.ensure()  # credentials, bucket, permissions: fail before any page
-    urls = load_url_manifest(url_manifest) if url_manifest else None
+    url_map = load_url_manifest(url_manifest) if url_manifest else None
     writer = RunWriter(store, run_id())
-    pages = iter_inputs(paths, urls)
+    web = [*(urls or []), *(url_lists or []), *(sitemaps or []), *(feeds or []), *(sites or [])]
+    fetched: dict[str, Any] | None = None
+    local = _local_processes(processes)
     try:
-        for results in cleaned(
-            lambda i, batch: clean_batch.submit(i, batch, max_bytes), batched(pages, batch_size), max_in_flight
-        ):
-            # Between cleaning and writing: the place for steps that need a batch's records
-            # before any is stored (near-duplicate linking).
-            writer.write(results)
+        with cleaning_pool(local) as pool:
+            if paths:
+                clean_and_write(
+                    lambda i, batch: clean_batch.submit(i, batch, max_bytes, pool), iter_inputs(paths, url_map), writer,
+                    batch_size=batch_size, max_in_flight=max_in_flight,
+                )
+            if web:
+                fetched = fetch_pages(
+                    writer.write, store, fetch or FetchConfig(max_bytes=max_bytes),
+                    urls=urls or [], url_lists=url_lists or [], sitemaps=sitemaps or [], feeds=feeds or [],
+                    sites=sites or [], since=since, until=until, batch_size=batch_size, max_in_flight=max_in_flight,
+                    per_page_tasks=per_page_tasks, refresh=refresh, log=logger, pool=pool,
+                )
     except BaseException:
         writer.abort()
         raise
-    summary = writer.close(batch_size=batch_size, inputs=[str(p) for p in paths])
+    extra: dict[str, Any] = {"inputs": [str(p) for p in paths] + web, "processes": local}
+    if fetched is not None:
+        extra["fetch"] = fetched
+    summary = writer.close(batch_size=batch_size, **extra)
     log_summary(logger, summary)
     publish_artifacts(summary, writer.failures, "scrape")
     return summary
+
+
+def scrape_without_prefect(
+    paths: list[str],
+    out: str,
+    *,
+    processes: int = DEFAULT_PROCESSES,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    url_manifest: str | None = None,
+    store_options: StoreOptions | None = None,
+) -> dict[str, Any]:
+    """``scrape``'s work on saved pages with no flow run nor task runs: the same functions, pool and writer.
+
+    For measuring what orchestration costs (``benchmarks/throughput.py``); runs
+    should use the flow, which the Prefect UI, retries and artifacts need.
+    """
+    store = resolve_store(out, store_options)
+    store.ensure()
+    url_map = load_url_manifest(url_manifest) if url_manifest else None
+    writer = RunWriter(store, run_id())
+    threads = max(1, processes)
+    try:
+        with cleaning_pool(processes) as pool, ThreadPoolExecutor(threads, thread_name_prefix="clean-batch") as runner:
+            clean_and_write(
+                lambda i, batch: runner.submit(clean_batch.fn, i, batch, max_bytes, pool), iter_inputs(paths, url_map),
+                writer, batch_size=batch_size, max_in_flight=2 * threads, completed=concurrent.futures.as_completed,
+            )
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close(batch_size=batch_size, inputs=[str(p) for p in paths], processes=processes)
 
 
 def log_summary(logger: Any, summary: dict[str, Any]) -> None:
@@ -248,6 +389,12 @@ def log_summary(logger: Any, summary: dict[str, Any]) -> None:
     )
     if s["unsent"]:
         logger.error("%d records were not written (store unavailable); the next run writes them", s["unsent"])
+    f = summary.get("fetch")
+    if f:
+        logger.info(
+            "fetched %d pages in %.1fs (%s pages/s, %s): %d ok, %d not modified, %d failed",
+            f["fetched"], f["seconds"], f["pages_per_second"], f["mode"], f["ok"], f["not_modified"], f["failed"],
+        )
 
 
 def publish_artifacts(summary: dict[str, Any], failures: list[dict[str, Any]], name: str) -> None:

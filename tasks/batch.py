@@ -8,31 +8,63 @@ go through one bounded pool whatever the store.
 A Prefect task run costs 10 to 14 ms and several events; one per page would
 flood the server on large runs. Pages are therefore cleaned in batches, one
 task run per batch, and the per-page detail goes to the run manifest.
+
+Fetched pages take the same path: ``clean_fetched`` turns a ``FetchResult``
+into a ``PageResult`` (cleaned with ``clean_bytes`` when the fetch gave a body,
+``unchanged`` after a 304, failed at stage ``fetch`` otherwise).
+
+Where the CPU work runs. Cleaning is pure Python (lxml, readability, regexes):
+threads share one core through the GIL. A flow run on the local thread-pool
+task runner therefore opens a ``CleaningPool`` of worker processes once
+(``cleaning_pool``) and registers it under a name; its batch task runs (cheap
+threads) pass that name and send their pages to the processes, one page per
+job, so every core is busy and a batch's slow page does not hold the others.
+Tasks get the pool's name, never the pool: a task parameter must be
+serializable (and hashable for Prefect's cache keys). Where the name is unknown
+(a Dask worker, a process of Prefect's process-pool runner, a call outside a
+flow run) the batch is cleaned in the calling process, which is what those
+runners are for.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from .extract import ExtractionError, extract_article
+from .fetch import FetchResult, validators_from_result
 from .load import DEFAULT_MAX_BYTES, LoadError, PageInput, read_page_bytes
 from .record import RecordInvalid, build_record, record_id
 from .store import RawSnapshot, Store, StoreError, StoreOptions, open_store, raw_meta_key, snapshot
 
 __all__ = [
+    "CleaningPool",
     "PageResult",
+    "available_cpus",
     "clean_batch",
     "clean_bytes",
+    "clean_fetched",
+    "clean_fetched_batch",
     "clean_page",
+    "cleaning_pool",
+    "failed_page",
+    "fetched_input",
     "process_batch",
     "process_page",
     "reclean_batch",
@@ -53,6 +85,8 @@ class PageResult:
     """The ``failed/`` entry, when the page gave no record."""
     raw: RawSnapshot | None = None
     """The page's bytes (gzipped) when they could be read."""
+    validators: dict[str, str] | None = None
+    """A fetched page's ETag/Last-Modified, remembered for the next run once its record is stored."""
 
 
 # -- cleaning (CPU) ----------------------------------------------------------------------------
@@ -101,6 +135,42 @@ def clean_bytes(
     return result
 
 
+def fetched_input(result: FetchResult) -> PageInput:
+    """A fetched page as a pipeline input: located by the URL requested, its ``url`` the one that answered."""
+    return PageInput(location=result.url, kind="http", url=result.final_url or result.url, key=result.url)
+
+
+def clean_fetched(result: FetchResult) -> PageResult:
+    """A fetch outcome as a page result: cleaned (with its raw snapshot), ``unchanged`` (304), or failed."""
+    page = fetched_input(result)
+    if result.outcome == "ok" and result.body is not None:
+        out = clean_bytes(page, result.body, content_type=result.content_type)
+        found = validators_from_result(result)
+        out.validators = found.to_dict() if found else None
+    elif result.outcome == "not_modified":
+        out = PageResult(_entry(page))
+        out.entry["status"] = "unchanged"  # no extraction: the stored record is this version's
+    else:
+        out = failed_page(page, "fetch", result.reason or result.outcome)
+    return _with_fetch(out, result)
+
+
+def _with_fetch(out: PageResult, result: FetchResult) -> PageResult:
+    out.entry["http_status"] = result.status
+    out.entry["attempts"] = result.attempts
+    if out.failure is not None:
+        out.failure["http_status"] = result.status
+    out.entry["fetch_ms"] = _ms_of(result.elapsed)
+    return out
+
+
+def failed_page(page: PageInput, stage: str, reason: str) -> PageResult:
+    """A page that gave no record before any bytes were cleaned (fetch or discovery failed)."""
+    result = PageResult(_entry(page))
+    _fail(result, page, stage, reason)
+    return result
+
+
 def reclean_page(raw_id: str, source: Store) -> PageResult:
     """Clean a stored raw snapshot exactly as the original run cleaned the page."""
     started = time.perf_counter()
@@ -145,7 +215,11 @@ def _internal(stage: str, exc: Exception) -> str:
 
 
 def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)
+    return _ms_of(time.perf_counter() - started)
+
+
+def _ms_of(seconds: float) -> float:
+    return round(seconds * 1000, 1)
 
 
 # -- writing (I/O) -----------------------------------------------------------------------------
@@ -196,13 +270,178 @@ def process_batch(pages: Sequence[PageInput], out: str, *, max_bytes: int = DEFA
     return [process_page(page, store, max_bytes=max_bytes) for page in pages]
 
 
+# -- worker processes (CPU) ----------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its CPU affinity, capped by a container's CPU quota (cgroup v2 or v1).
+
+    ``os.cpu_count()`` is the machine's: in a container limited to 2 CPUs on a
+    64-CPU node it would start 64 cleaning processes, each some 250 MB.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    for path, read in (("/sys/fs/cgroup/cpu.max", _quota_v2), ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", _quota_v1)):
+        try:
+            quota = read(path)
+        except (OSError, ValueError):
+            continue
+        if quota is not None:
+            cpus = min(cpus, max(1, int(quota + 0.999)))
+        break
+    return max(1, cpus)
+
+
+def _quota_v2(path: str) -> float | None:
+    with open(path, encoding="ascii") as fh:
+        limit, _, period = fh.read().strip().partition(" ")
+    return None if limit == "max" else int(limit) / int(period or 100_000)
+
+
+def _quota_v1(path: str) -> float | None:
+    with open(path, encoding="ascii") as fh:
+        quota = int(fh.read().strip())
+    with open(path.replace("cfs_quota_us", "cfs_period_us"), encoding="ascii") as fh:
+        period = int(fh.read().strip())
+    return None if quota <= 0 or period <= 0 else quota / period
+
+
+WORKER_DIED = "worker process died while cleaning this page (crashed, or killed: out of memory?)"
+
+
+class CleaningPool:
+    """Worker processes that clean pages for the threads of one flow run.
+
+    Processes are spawned, not forked: the flow's process runs Prefect's
+    threads, and a fork copies their locks in whatever state they are. They
+    start on the first page and live as long as the pool, so each imports the
+    cleaning code and loads its models once.
+
+    A worker that dies (a crash in a C library, the kernel's out-of-memory
+    killer) breaks the whole executor. The pages it held are then cleaned
+    again one at a time in a new executor: the page that kills its worker
+    twice is failed with ``WORKER_DIED``; the others, in flight by chance,
+    come out as usual.
+    """
+
+    def __init__(self, processes: int) -> None:
+        self.processes = max(1, processes)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
+        )
+
+    def map(self, fn: Callable[[T], PageResult], items: Sequence[T], crashed: Callable[[T, str], PageResult]) -> list[PageResult]:
+        """``fn`` over ``items`` in the workers, results in order; ``crashed(item, reason)`` for a page that kills its worker."""
+        executor = self._executor
+        jobs: list[Future[PageResult] | None] = []
+        for item in items:
+            try:
+                jobs.append(executor.submit(fn, item))
+            except (BrokenProcessPool, RuntimeError):  # broken by another batch's page, or shut down
+                jobs.append(None)
+        out = []
+        for item, job in zip(items, jobs):
+            try:
+                if job is None:
+                    raise BrokenProcessPool("not submitted")
+                out.append(job.result())
+            except BrokenProcessPool:
+                out.append(self._alone(fn, item, executor, crashed))
+            except Exception as exc:  # noqa: BLE001 - a result that did not come back (pickling): one page, not the run
+                out.append(crashed(item, f"internal error: {type(exc).__name__}: {exc}"[:500]))
+        return out
+
+    def _alone(self, fn: Callable[[T], PageResult], item: T, broken: ProcessPoolExecutor, crashed: Callable[[T, str], PageResult]) -> PageResult:
+        with self._lock:
+            if self._closed:  # the run is ending (stopped, or failed): start nothing new
+                return crashed(item, "not cleaned: the run stopped")
+            if self._executor is broken:
+                self._executor = self._start()
+                broken.shutdown(wait=False, cancel_futures=True)
+            executor = self._executor
+            try:
+                return executor.submit(fn, item).result()
+            except BrokenProcessPool:
+                self._executor = self._start()
+                executor.shutdown(wait=False, cancel_futures=True)
+                return crashed(item, WORKER_DIED)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_started() -> None:
+    # Ctrl-C reaches the whole process group: the flow's process stops the run and its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_pools: dict[str, CleaningPool] = {}
+_pools_lock = threading.Lock()
+
+
+@contextmanager
+def cleaning_pool(processes: int | None) -> Iterator[str | None]:
+    """Open ``processes`` worker processes for this flow run; yields the name batch tasks pass (None: no pool).
+
+    The processes are this process's: a task run elsewhere (Dask worker) does
+    not find the name and cleans in its own process.
+    """
+    if not processes or processes < 1:
+        yield None
+        return
+    pool = CleaningPool(processes)
+    name = f"{os.getpid()}-{uuid.uuid4().hex}"
+    with _pools_lock:
+        _pools[name] = pool
+    try:
+        yield name
+    finally:
+        with _pools_lock:
+            del _pools[name]
+        pool.close()
+
+
+def _clean_all(pool: str | None, fn: Callable[[T], PageResult], items: Sequence[T], crashed: Callable[[T, str], PageResult]) -> list[PageResult]:
+    found = _pools.get(pool) if pool else None
+    if found is None:
+        return [fn(item) for item in items]
+    return found.map(fn, items, crashed)
+
+
+def _page_crashed(page: PageInput, reason: str) -> PageResult:
+    return failed_page(page, "extract", reason)
+
+
+def _fetch_crashed(result: FetchResult, reason: str) -> PageResult:
+    return _with_fetch(failed_page(fetched_input(result), "extract", reason), result)
+
+
 # -- tasks -------------------------------------------------------------------------------------
 
 
 @task(name="clean-batch", cache_policy=NO_CACHE, task_run_name="clean-batch-{index}")
-def clean_batch(index: int, pages: list[PageInput], max_bytes: int = DEFAULT_MAX_BYTES) -> list[PageResult]:
-    """A batch of pages cleaned in one Prefect task run; the flow writes the results."""
-    return [clean_page(page, max_bytes=max_bytes) for page in pages]
+def clean_batch(
+    index: int, pages: list[PageInput], max_bytes: int = DEFAULT_MAX_BYTES, pool: str | None = None
+) -> list[PageResult]:
+    """A batch of pages cleaned in one Prefect task run (in the run's worker processes when ``pool`` names them)."""
+    return _clean_all(pool, partial(clean_page, max_bytes=max_bytes), pages, _page_crashed)
+
+
+@task(name="clean-fetched-batch", cache_policy=NO_CACHE, task_run_name="clean-fetched-batch-{index}")
+def clean_fetched_batch(index: int, results: list[FetchResult], pool: str | None = None) -> list[PageResult]:
+    """A batch of fetched pages cleaned in one task run (the fetching happened in the flow's event loop)."""
+    return _clean_all(pool, clean_fetched, results, _fetch_crashed)
 
 
 _sources: dict[tuple[str, str, StoreOptions | None], Store] = {}

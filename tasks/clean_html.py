@@ -9,20 +9,38 @@ credits) is removed before and after it.
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 from readability import Document
+from readability.readability import REGEXES as _RL_REGEXES
 from readability.readability import Unparseable
+
+try:
+    _READABILITY_VERSION = importlib.metadata.version("readability-lxml")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+    _READABILITY_VERSION = None
 
 __all__ = ["CleanedBody", "HtmlParseError", "clean_html_tree", "parse_html", "tree_to_text"]
 
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False)
+# Every element is an HtmlElement, looked up in C: lxml.html's default lookup calls a Python
+# method for every element proxy created (1-2 us each, millions per hundred pages), only to give
+# <form>, <input>, <select>, <textarea> and <label> subclasses whose extra properties nothing here uses.
+_PARSER.set_element_class_lookup(
+    lxml.etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 # Elements that never carry article text.
@@ -164,34 +182,237 @@ class _Readability(Document):
 
     Given a tree, readability-lxml mutates it and would re-run its lenient retry
     on the already-mutilated tree; a deep copy is far cheaper than re-parsing.
+
+    With the readability-lxml release it was written against, two of its hot
+    methods are replaced by copies that compute the same values faster (its
+    text measure with precompiled patterns and a shortcut for short texts, no
+    debug strings formatted for a logger that is off); with any other
+    release, its own methods run.
     """
 
     def _parse(self, input: HtmlElement) -> HtmlElement:  # noqa: A002 - readability's name
         return super()._parse(copy.deepcopy(input))
+
+    if _READABILITY_VERSION == "0.9":
+
+        def get_link_density(self, elem: HtmlElement) -> float:
+            link_length = 0
+            for i in elem.findall(".//a"):
+                link_length += _rl_text_length(i)
+            total_length = _rl_text_length(elem)
+            return float(link_length) / max(total_length, 1)
+
+        def score_paragraphs(self) -> dict[HtmlElement, dict[str, Any]]:
+            min_len = self.min_text_length
+            candidates: dict[HtmlElement, dict[str, Any]] = {}
+            ordered = []
+            for elem in self.tags(self._html(), "p", "pre", "td", "blockquote"):
+                parent_node = elem.getparent()
+                if parent_node is None:
+                    continue
+                grand_parent_node = parent_node.getparent()
+                inner_text = _rl_clean(elem.text_content() or "")
+                inner_text_len = len(inner_text)
+                if inner_text_len < min_len:
+                    continue
+                if parent_node not in candidates:
+                    candidates[parent_node] = self.score_node(parent_node)
+                    ordered.append(parent_node)
+                if grand_parent_node is not None and grand_parent_node not in candidates:
+                    candidates[grand_parent_node] = self.score_node(grand_parent_node)
+                    ordered.append(grand_parent_node)
+                content_score = 1
+                content_score += len(inner_text.split(","))
+                content_score += min((inner_text_len / 100), 3)
+                candidates[parent_node]["content_score"] += content_score
+                if grand_parent_node is not None:
+                    candidates[grand_parent_node]["content_score"] += content_score / 2.0
+            for elem in ordered:
+                candidates[elem]["content_score"] *= 1 - self.get_link_density(elem)
+            return candidates
+
+        def class_weight(self, e: HtmlElement) -> int:
+            if self.positive_keywords or self.negative_keywords:
+                return super().class_weight(e)
+            return _rl_class_weight(e.get("class", None), e.get("id", None))
+
+        def remove_unlikely_candidates(self) -> None:
+            for elem in self.html.findall(".//*"):
+                s = "{} {}".format(elem.get("class", ""), elem.get("id", ""))
+                if len(s) < 2:
+                    continue
+                if (
+                    _rl_unlikely(s)
+                    and elem.tag not in ["html", "body"]
+                    and not elem.xpath("ancestor-or-self::pre | ancestor-or-self::code")
+                    and not elem.xpath(
+                        "descendant-or-self::main | descendant-or-self::article | descendant-or-self::math"
+                    )
+                ):
+                    elem.drop_tree()
+
+        def transform_misused_divs_into_paragraphs(self) -> None:
+            holders = _rl_block_holders(self.html)
+            if holders is None:  # a comment or processing instruction: let the library serialize
+                return super().transform_misused_divs_into_paragraphs()
+            # A <div> becomes a <p> when the serialization of its children holds no
+            # "<blockquote", "<dl", "<div", "<img", "<ol", "<p", "<pre", "<table" or "<ul":
+            # with no comments, that is, when no element inside has a tag starting so.
+            for elem in self.tags(self.html, "div"):
+                if elem not in holders:
+                    elem.tag = "p"
+            inline_tags = _RL_INLINE_TAGS
+            for elem in self.tags(self.html, "div"):
+                children = list(elem)
+                paragraph = None
+                if elem.text and elem.text.strip():
+                    p = _PARSER.makeelement("p")
+                    p.text = elem.text
+                    elem.text = None
+                    elem.insert(0, p)
+                    paragraph = p
+                for child in children:
+                    if child.tag == "br":
+                        paragraph = None
+                        continue
+                    if child.tag not in inline_tags or _RL_REGEXES["divToPElementsRe"].search(
+                        lxml.etree.tounicode(child, method="html")
+                    ):
+                        paragraph = None
+                        continue
+                    if paragraph is None:
+                        paragraph = _PARSER.makeelement("p")
+                        child.addprevious(paragraph)
+                    paragraph.append(child)
+                for pos, child in reversed(list(enumerate(elem))):
+                    if child.tail and child.tail.strip():
+                        p = _PARSER.makeelement("p")
+                        p.text = child.tail
+                        child.tail = None
+                        elem.insert(pos + 1, p)
+                    if child.tag == "br":
+                        child.drop_tree()
+
+
+_RL_INLINE_TAGS = frozenset("a b cite code em font i small span strong sub sup u".split())
+_RL_BLOCK_PREFIXES = ("blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul")
+
+
+def _rl_block_holders(root: HtmlElement) -> set[HtmlElement] | None:
+    """The elements with an element inside whose tag starts like a block's (readability's
+    ``divToPElementsRe`` on their serialization); None when a node would be serialized raw."""
+    holders: set[HtmlElement] = set()
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            if tag is lxml.etree.Entity:
+                continue
+            return None
+        if tag.lower().startswith(_RL_BLOCK_PREFIXES):
+            parent = el.getparent()
+            while parent is not None and parent not in holders:
+                holders.add(parent)
+                parent = parent.getparent()
+        elif tag.startswith("{"):
+            return None
+    return holders
+
+
+@lru_cache(maxsize=4096)
+def _rl_unlikely(s: str) -> bool:
+    return bool(_RL_REGEXES["unlikelyCandidatesRe"].search(s)) and not _RL_REGEXES["okMaybeItsACandidateRe"].search(s)
+
+
+@lru_cache(maxsize=4096)
+def _rl_class_weight(class_: str | None, id_: str | None) -> int:
+    weight = 0
+    for feature in (class_, id_):
+        if feature:
+            if _RL_REGEXES["negativeRe"].search(feature):
+                weight -= 25
+            if _RL_REGEXES["positiveRe"].search(feature):
+                weight += 25
+    return weight
+
+
+_RL_LONG_SPACE = re.compile(r"\s{255,}")
+_RL_TABS = re.compile(r"\t|[ \t]{2,}")
+
+
+def _rl_clean(text: str) -> str:
+    """readability-lxml's ``clean`` (the same string), its patterns compiled once.
+
+    Its middle step, every whitespace run holding a newline becoming one
+    newline, is done line by line: the regex tries a match at every character.
+    """
+    if len(text) >= 255:
+        text = _RL_LONG_SPACE.sub(" " * 255, text)
+    if "\n" in text:
+        text = "\n".join(line for line in (part.strip() for part in text.split("\n")) if line)
+    if "\t" in text or "  " in text:
+        text = _RL_TABS.sub(" ", text)
+    return text.strip()
+
+
+def _rl_text_length(el: HtmlElement) -> int:
+    """readability-lxml's ``text_length``."""
+    return len(_rl_clean(el.text_content() or ""))
 
 
 def _fragment(summary: str) -> HtmlElement | None:
     if not summary or not summary.strip():
         return None
     try:
-        return lxml.html.fragment_fromstring(summary, create_parent="div", parser=_PARSER)
+        made = lxml.html.fragment_fromstring(summary, create_parent="div", parser=_PARSER)
     except (lxml.etree.ParserError, ValueError):
         return None
+    # lxml.html makes the wrapper with its default parser, and what moves into it follows:
+    # the same tree under a wrapper of ours keeps the element lookup in C.
+    root = _PARSER.makeelement("div")
+    root.text = made.text
+    root.extend(list(made))
+    return root
 
 
 def _text_len(el: HtmlElement) -> int:
     return len(_SPACES.sub(" ", el.text_content()).strip())
 
 
-def _attr_words(el: HtmlElement) -> set[str]:
-    value = f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}".lower()
+def _shorter_than(el: HtmlElement, limit: float) -> bool:
+    """``_text_len(el) < limit``, without collapsing the text when its length settles it."""
+    raw = el.text_content()
+    if len(raw) < limit:
+        return True
+    if _solid_len(raw) >= limit:
+        return False
+    return len(_SPACES.sub(" ", raw).strip()) < limit
+
+
+def _solid_len(text: str) -> int:
+    """A lower bound of ``len(_SPACES.sub(" ", text).strip())``, several times cheaper on long texts.
+
+    Characters that are neither whitespace nor zero-width spaces (the one ``_SPACES``
+    character that is not whitespace to ``str.split``) survive both the collapsing and
+    the strip.
+    """
+    return sum(map(len, text.split())) - text.count("\u200b")
+
+
+def _attr_words(el: HtmlElement) -> frozenset[str]:
+    return _words_of(f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}")
+
+
+@lru_cache(maxsize=8192)
+def _words_of(value: str) -> frozenset[str]:
+    """The class/id/role words of an attribute string; templates repeat a few hundred strings per page."""
+    value = value.lower()
     if not value.strip():
-        return set()
+        return frozenset()
     parts = value.split()
     words = set(parts)
     for part in parts:
         words.update(w for w in _WORD_SPLIT.split(part) if w)
-    return words
+    return frozenset(words)
 
 
 def _prune(root: HtmlElement) -> None:
@@ -203,7 +424,13 @@ def _prune(root: HtmlElement) -> None:
     body = root.find("body")
     total = _text_len(body if body is not None else root) or 1
     protected = _main_text_path(root)
-    for el in list(root.iter()):
+    # Document order, never descending into a removed element: what is inside it is gone
+    # already, and judging it could change nothing in the page.
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if len(el):
+            stack.extend(reversed(el))
         if not isinstance(el.tag, str) or el.getparent() is None or el in protected:
             continue
         if el.tag in ("html", "body", "article", "main") or el.get("itemprop") == "articleBody":
@@ -227,12 +454,14 @@ def _prune(root: HtmlElement) -> None:
             el.attrib.pop("style", None)
             el.attrib.pop("aria-hidden", None)
         elif hidden or chrome:
-            if _text_len(el) < total * 0.3:
+            if _shorter_than(el, total * 0.3):
                 _drop(el)
+                del stack[len(stack) - len(el):]
         elif weak:
             size = _text_len(el)
             if size < 150 or _link_density(el) > 0.5:
                 _drop(el)
+                del stack[len(stack) - len(el):]
 
 
 def _collapsed_prose(el: HtmlElement) -> bool:
@@ -336,6 +565,9 @@ def _locate(work: HtmlElement, article: HtmlElement) -> HtmlElement | None:
     found = []
     for para in (paras[0], paras[-1]):
         key = _NORM.sub(" ", para.text_content()).strip()[:25]
+        # Normalizing keeps letters and digits as they are, so the key's longest word
+        # must be in the raw text: a substring test rules out nearly every element.
+        word = max(key.split(" "), key=len)
         hit = None
         for el in work.iter():
             if not isinstance(el.tag, str):
@@ -343,7 +575,7 @@ def _locate(work: HtmlElement, article: HtmlElement) -> HtmlElement | None:
             # Paragraph-like elements are small: their whole text is cheap to read, and
             # catches paragraphs that open with a link or <strong>.
             text = el.text_content() if el.tag in _PARA_TAGS else el.text
-            if text and key in _NORM.sub(" ", text[:200]):
+            if text and word in text[:200] and key in _NORM.sub(" ", text[:200]):
                 hit = el
                 break
         if hit is None:
@@ -405,16 +637,19 @@ def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
     # them as chrome and leave what follows them behind.
     _truncate_at_end_marker(article, headings_only=True)
     for el in list(article.iter("figcaption", "figure")):
-        if el.getparent() is not None and (el.tag == "figcaption" or _text_len(el) < 300):
+        if el.getparent() is not None and (el.tag == "figcaption" or _shorter_than(el, 300)):
             _drop(el)
     for el in list(article.iter()):
         if isinstance(el.tag, str) and el.getparent() is not None and not _attr_words(el).isdisjoint(_CAPTION_WORDS):
-            if _text_len(el) < 300:
+            if _shorter_than(el, 300):
                 _drop(el)
     for el in list(article.iter("p", "div", "li", "span", "h2", "h3", "h4", "h5", "h6", "strong", "em", "small", "b", "i")):
         if el.getparent() is None:
             continue
-        text = _SPACES.sub(" ", el.text_content()).strip()
+        raw = el.text_content()
+        if len(raw) >= 200 and _solid_len(raw) >= 200:
+            continue  # 200 characters or more whatever the spacing: not a short chrome line
+        text = _SPACES.sub(" ", raw).strip()
         if text and len(text) < 200 and _CHROME_TEXT.match(text):
             _drop(el)
     for lst in list(article.iter("ul", "ol")):
@@ -479,7 +714,8 @@ def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False
     done = 0
     for el in article.iter():
         if el in leaves and done >= max(300, total * 0.2) and (not headings_only or el.tag in _HEADINGS):
-            text = _SPACES.sub(" ", el.text_content()).strip()
+            raw = el.text_content()
+            text = _SPACES.sub(" ", raw).strip() if len(raw) < 80 or _solid_len(raw) < 80 else raw
             if len(text) < 80 and (_END_MARKER.match(text) or text.lower() in names):
                 _drop_following(el, article)
                 return
@@ -519,15 +755,22 @@ _BYLINE_START = re.compile(r"^(?:by|written\s+by|reporting\s+by|por|von|par|di|d
 _WORD = re.compile(r"\w+")
 
 
+_LINE_TAGS = _BLOCK_TAGS - {"br", "hr"}
+
+
 def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
     """Block elements with no block inside: the units a reader sees as lines."""
-    leaves = []
-    for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag not in _BLOCK_TAGS or el.tag in ("br", "hr") or el is root:
-            continue
-        if not any(isinstance(d.tag, str) and d.tag in _BLOCK_TAGS and d.tag not in ("br", "hr") for d in el.iterdescendants()):
-            leaves.append(el)
-    return leaves
+    nodes = list(root.iter())
+    holders: set[HtmlElement] = set()  # elements with a block element somewhere inside
+    for el in reversed(nodes):  # children before their parents
+        if el in holders or (isinstance(el.tag, str) and el.tag in _LINE_TAGS):
+            parent = el.getparent()
+            if parent is not None:
+                holders.add(parent)
+    return [
+        el for el in nodes
+        if el is not root and isinstance(el.tag, str) and el.tag in _LINE_TAGS and el not in holders
+    ]
 
 
 def _drop_boilerplate_blocks(article: HtmlElement, authors: Sequence[str]) -> None:

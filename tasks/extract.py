@@ -2,13 +2,25 @@
 
 This is the single extraction path: the flows, ``reclean`` and the benchmarks
 all call ``extract_article``, so what is measured is what runs.
+
+Pages are untrusted, so what one page may cost is bounded here, before the
+expensive steps (metadata, readability, our cleaning) see it: the number of
+elements, their nesting depth, the attributes on one element, the visible
+text, runs of letters without a break, and the CPU time of the page (checked
+between steps). The byte size is bounded before this, where the bytes are read
+(``load.read_page_bytes``) or fetched (``FetchConfig.max_bytes``). A page over
+a limit fails with a reason that names it.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from html import escape
+from itertools import islice
+
+from lxml import etree
 
 from .clean_html import HtmlParseError, clean_html_tree, parse_html
 from .clean_text import clean_text_capture
@@ -23,10 +35,74 @@ from .metadata import (
 )
 from .urls import normalize_url
 
-__all__ = ["Article", "ExtractionError", "MIN_WORDS", "count_words", "extract_article"]
+__all__ = [
+    "Article",
+    "ExtractionError",
+    "MAX_ATTRIBUTES",
+    "MAX_ATTRIBUTE_CHARS",
+    "MAX_ATTRIBUTE_PAIRS",
+    "MAX_DEPTH",
+    "MAX_ELEMENTS",
+    "MAX_MARKUP_TAGS",
+    "MAX_PAGE_CPU_SECONDS",
+    "MAX_TEXT_CHARS",
+    "MAX_WORD_CHARS",
+    "MIN_WORDS",
+    "count_words",
+    "extract_article",
+]
 
 #: Fewer words than this is not an article (a login page, an error page, a stub).
 MIN_WORDS = 25
+
+# -- what one page may cost ------------------------------------------------------------------
+# Cleaning costs 40-200 us of CPU per element and 1-2 us per character of article text
+# (readability, metadata and our passes are Python), so these limits, with the byte limit
+# of the caller (10 MB by default), keep every page within a few seconds and a few hundred MB.
+
+#: Most elements in a parsed HTML page, counted exactly after parsing, before any cleaning
+#: (the insides of inline SVG images, dropped first thing, do not count).
+MAX_ELEMENTS = 20_000
+#: Most ``<`` in the markup, counted before parsing: keeps the parse itself bounded when a
+#: caller allows pages larger than the default (a parsed element costs about 130 bytes).
+MAX_MARKUP_TAGS = 1_000_000
+#: Deepest nesting. libxml2's HTML parser stops at 256 levels and silently drops the rest of
+#: the page, so a page that deep has lost its content: it fails instead of giving a stub.
+MAX_DEPTH = 255
+#: Most attributes on one element: libxml2 compares each new attribute with all the ones
+#: before it, so 100,000 attributes on one tag (1 MB) would take minutes to parse.
+MAX_ATTRIBUTES = 2_000  # real pages with broken quoting reach a few hundred "attributes"
+#: And so most such comparisons in the whole page (the sum over its tags of n(n-1)/2 for n
+#: attributes): 10 MB of tags with 1,999 attributes each is 6 s of parsing, in C, that no
+#: timer can interrupt; 200 million is about 0.5 s.
+MAX_ATTRIBUTE_PAIRS = 200_000_000
+#: Longer attribute values (inline data: images, generated class lists) are dropped before
+#: metadata and cleaning, which split class and id values into words and run regexes on them.
+MAX_ATTRIBUTE_CHARS = 16_384
+#: Most characters of visible text (outside script, style and template) in an HTML page, and
+#: in a plain-text capture: two million characters are some 300,000 words, a book, not an article.
+MAX_TEXT_CHARS = 2_000_000
+#: Longer runs of letters and digits with no space or punctuation are cut to this length:
+#: no language has such words, and regexes of the cleaning steps are quadratic in them.
+MAX_WORD_CHARS = 1_000
+#: CPU seconds (of the thread cleaning the page) one page may use, checked after each step.
+MAX_PAGE_CPU_SECONDS = 5.0
+
+# Tags long enough to hold 100 attributes: shorter ones cannot add up to MAX_ATTRIBUTE_PAIRS in 10 MB.
+_LONG_TAG = re.compile(r"<[A-Za-z][^<>]{256,}")
+# The bodies of these are raw text to the parser, not markup ("a<b ..." in minified code would look
+# like a tag with thousands of attributes): the attribute check skips them.
+_RAW_TEXT = ("script", "style", "textarea", "title", "xmp", "iframe")
+_RAW_TEXT_OPEN = re.compile(r"<(%s)\b[^<>]*>" % "|".join(_RAW_TEXT), re.IGNORECASE)
+_RAW_TEXT_CLOSE = {name: re.compile(r"</%s\s*>" % name, re.IGNORECASE) for name in _RAW_TEXT}
+_ATTRIBUTE = re.compile(r"""[^\s"'<>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]*))?""")
+_LONG_RUN = re.compile(r"(?<!\w)\w{%d}\w+" % MAX_WORD_CHARS)
+_TOO_DEEP = etree.XPath("boolean(/*" + "/*" * MAX_DEPTH + ")")
+_COUNT_ELEMENTS = etree.XPath("count(//*) - count(//svg//*)")
+_LONG_ATTRIBUTES = etree.XPath("//@*[string-length(.) > $limit]")
+_VISIBLE_TEXT = etree.XPath(
+    "//body//text()[not(ancestor::script or ancestor::style or ancestor::template)]", smart_strings=False
+)
 
 
 # Scripts written without spaces between words: each character counts as a word.
@@ -82,23 +158,129 @@ def extract_article(
     ``content_type`` the transport's ``Content-Type`` (its charset is trusted first).
     Raises ExtractionError with a reason for the manifest.
     """
+    budget = _Budget(MAX_PAGE_CPU_SECONDS)
     try:
         decoded = decode_page(data, _charset(content_type))
     except DecodeError as exc:
         raise ExtractionError(exc.reason) from None
+    budget.check("decoding")
     page_url = normalize_url(url)
+    text = _cut_long_runs(decoded.text)
     if decoded.kind == "html":
-        article = _from_html(decoded.text, page_url)
+        article = _from_html(text, page_url, budget)
     else:
-        article = _from_text(decoded.text)
+        article = _from_text(text, budget)
     article.encoding = decoded.encoding
     article.url = page_url
     if article.word_count < MIN_WORDS:
         raise ExtractionError(
             f"no article found ({article.word_count} words of text after cleaning, fewer than {MIN_WORDS})"
         )
+    error_page = _error_page(article)
+    if error_page:
+        raise ExtractionError(f"no article found (an error page: {error_page!r})")
     article.language = detect_language(article.text) or article.language
     return article
+
+
+class _Budget:
+    """The page's CPU time so far (of this thread: other pages cleaned in parallel do not count)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.thread_time()
+
+    def check(self, step: str) -> None:
+        used = time.thread_time() - self.started
+        if used > self.seconds:
+            raise ExtractionError(f"too slow: {used:.1f} s of CPU by the end of {step}, over {self.seconds:g} s")
+
+
+def _cut_long_runs(text: str) -> str:
+    """Cut runs of more than MAX_WORD_CHARS letters and digits (base64 or hex blobs, junk)."""
+    # A run of letters and digits holds no whitespace, so it lies inside one whitespace-separated
+    # token. Searching only the few long tokens (minified scripts, inline data) costs 2-3 ms on a
+    # 250 KB page where the regex over the whole text costs 10; the whole text is rewritten only
+    # when a run is found.
+    long_tokens = [token for token in text.split() if len(token) > MAX_WORD_CHARS]
+    if not any(_LONG_RUN.search(token) for token in long_tokens):
+        return text
+    return _LONG_RUN.sub(lambda m: m.group(0)[:MAX_WORD_CHARS], text)
+
+
+def _check_markup(text: str) -> None:
+    """Limits checked on the markup, before parsing: what would make the parse itself costly."""
+    if text.count("<") > MAX_MARKUP_TAGS:
+        raise ExtractionError(f"too many elements: over {MAX_MARKUP_TAGS} tags in the markup")
+    if not _LONG_TAG.search(text):
+        return
+    pairs = 0
+    for match in _LONG_TAG.finditer(_markup_only(text)):
+        # Only a long tag can hold many attributes; counting them costs one regex pass over it.
+        attributes = sum(1 for _ in islice(_ATTRIBUTE.finditer(match.group(0), 1), MAX_ATTRIBUTES + 1))
+        if attributes > MAX_ATTRIBUTES:
+            raise ExtractionError(f"too many attributes: an element with over {MAX_ATTRIBUTES}")
+        pairs += attributes * (attributes - 1) // 2
+        if pairs > MAX_ATTRIBUTE_PAIRS:
+            raise ExtractionError(f"too many attributes: tags of hundreds of attributes, over {MAX_ATTRIBUTE_PAIRS} pairs in all")
+
+
+def _markup_only(text: str) -> str:
+    """``text`` without the bodies of raw-text elements; an unclosed one runs to the end, as in the parser.
+
+    One pass: every search starts where the previous one ended (a pattern like ``<script>.*?</script>``
+    would rescan to the end for each unclosed ``<script>``: quadratic).
+    """
+    parts: list[str] = []
+    pos = 0
+    while (opening := _RAW_TEXT_OPEN.search(text, pos)) is not None:
+        parts.append(text[pos : opening.end()])
+        closing = _RAW_TEXT_CLOSE[opening.group(1).lower()].search(text, opening.end())
+        if closing is None:
+            return "".join(parts)
+        pos = closing.start()
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def _check_tree(tree: etree._Element) -> None:
+    """Limits checked on the parsed page, before metadata and cleaning look at it."""
+    if _TOO_DEEP(tree):
+        raise ExtractionError(f"too deeply nested: elements more than {MAX_DEPTH} levels deep (the parser stops there)")
+    elements = int(_COUNT_ELEMENTS(tree))
+    if elements > MAX_ELEMENTS:
+        raise ExtractionError(f"too many elements: {elements}, over {MAX_ELEMENTS}")
+    for value in _LONG_ATTRIBUTES(tree, limit=MAX_ATTRIBUTE_CHARS):
+        owner = value.getparent()
+        if owner is not None and value.attrname in owner.attrib:
+            del owner.attrib[value.attrname]
+    chars = sum(map(len, _VISIBLE_TEXT(tree)))
+    if chars > MAX_TEXT_CHARS:
+        raise ExtractionError(f"too much text: {chars} characters, over {MAX_TEXT_CHARS}")
+
+
+# An error page saved or served as a page: a short text under a "not found" title or heading.
+_ERROR_TITLE = re.compile(
+    r"^\W*(?:error\W*)?(?:404|410)(?:\W+(?:error|not\s+found|page|gone)\b|\W*$)"
+    r"|\b(?:page|article|story|content|file)\s+(?:was\s+)?not\s+found\b"
+    r"|\b(?:page|article|story|content|file)\s+(?:could\s+not|cannot|can't)\s+be\s+found\b"
+    r"|^\W*not\s+found\W*$|\bpage\s+(?:does\s+not|doesn't|no\s+longer)\s+exists?\b"
+    r"|\bseite\s+nicht\s+gefunden\b|\bp[aá]gina\s+no\s+encontrada\b|\bpage\s+introuvable\b"
+    r"|\bpagina\s+non\s+trovata\b|\bp[aá]gina\s+n[aã]o\s+encontrada\b|\bpagina\s+niet\s+gevonden\b",
+    re.IGNORECASE,
+)
+_ERROR_PAGE_MAX_WORDS = 150
+
+
+def _error_page(article: Article) -> str | None:
+    """The title or first line that marks a short page as an error page ("404 - Page not found"), or None."""
+    if article.word_count > _ERROR_PAGE_MAX_WORDS:
+        return None
+    first_line = article.text.lstrip().split("\n", 1)[0][:200]
+    for candidate in (article.title or "", first_line):
+        if candidate and _ERROR_TITLE.search(candidate[:200]):
+            return candidate[:80]
+    return None
 
 
 def _charset(content_type: str | None) -> str | None:
@@ -111,18 +293,31 @@ def _charset(content_type: str | None) -> str | None:
     return None
 
 
-def _from_html(text: str, url: str | None) -> Article:
+def _from_html(text: str, url: str | None, budget: _Budget) -> Article:
+    _check_markup(text)
     try:
         tree = parse_html(text)
     except HtmlParseError as exc:
         raise ExtractionError(exc.reason) from None
+    _check_tree(tree)
+    budget.check("parsing")
     meta = extract_html_metadata(tree, url)
-    body = clean_html_tree(tree, url, authors=meta.authors)
+    budget.check("metadata")
+    try:
+        body = clean_html_tree(tree, url, authors=meta.authors)
+    except AssertionError:
+        # lxml asserts when readability's summary cannot be parsed back (an unclosed <title>
+        # or <textarea> swallowed the whole page): there is no body to find.
+        raise ExtractionError("no article found (the page's markup has no readable body)") from None
+    budget.check("cleaning")
     return _article(meta, text=body.text, html=body.html, method="html")
 
 
-def _from_text(text: str) -> Article:
+def _from_text(text: str, budget: _Budget) -> Article:
+    if len(text) > MAX_TEXT_CHARS:
+        raise ExtractionError(f"too much text: {len(text)} characters, over {MAX_TEXT_CHARS}")
     capture = clean_text_capture(text)
+    budget.check("cleaning")
     meta = Metadata(
         title=clean_title(capture.title, site_name=capture.site_name),
         authors=normalize_authors(capture.authors),

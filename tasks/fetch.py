@@ -476,11 +476,15 @@ class Fetcher:
         *,
         content_types: Collection[str] | None = None,
         max_bytes: int | None = None,
+        retries: int | None = None,
     ) -> FetchResult:
         """Fetch one page; never raises for anything the network or server does.
 
         ``content_types``/``max_bytes`` override the config for documents that are
-        not pages (discovery fetches sitemaps and feeds this way).
+        not pages (discovery fetches sitemaps and feeds this way). ``retries``
+        overrides ``config.retries`` for this call: 0 when the caller retries
+        itself (a Prefect task per page), while the same Fetcher, and so the same
+        politeness state, keeps its own retries for everything else.
         """
         mode = self._page_mode
         if content_types is not None or max_bytes is not None:
@@ -491,7 +495,7 @@ class Fetcher:
                 True,
                 accept=", ".join(sorted(content_types)) + ", */*;q=0.1" if content_types else "*/*",
             )
-        return await self._fetch(url, validators, mode)
+        return await self._fetch(url, validators, mode, retries)
 
     async def fetch_many(
         self,
@@ -582,14 +586,20 @@ class Fetcher:
             logger.exception("fetching %s", url)
             return FetchResult(url, url, None, {}, None, "failed", f"internal error: {_describe(exc)}")
 
-    async def _fetch(self, url: str, validators: Validators | None, mode: _Mode) -> FetchResult:
+    async def _fetch(
+        self, url: str, validators: Validators | None, mode: _Mode, retries: int | None = None
+    ) -> FetchResult:
         self._require_open()
+        if retries is None:
+            retries = self.config.retries
+        elif retries < 0:
+            raise ValueError("retries must not be negative")
         started = _monotonic()
         attempts = 0
         while True:
             attempts += 1
             attempt = await self._attempt(url, validators, mode)
-            if attempt.outcome != "failed" or not attempt.transient or attempts > self.config.retries:
+            if attempt.outcome != "failed" or not attempt.transient or attempts > retries:
                 break
             delay = retry_delay(attempts, attempt.retry_after, self.config)
             logger.debug("retrying %s in %.2fs after %s", url, delay, attempt.reason)

@@ -10,20 +10,27 @@ import csv
 import gzip
 import io
 import json
+import logging
 import os
+import re
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "LoadError",
     "PageInput",
     "PAGE_SUFFIXES",
+    "install_log_redaction",
     "iter_inputs",
     "load_url_manifest",
     "read_page_bytes",
+    "redact_secrets",
+    "redact_url",
 ]
 
 #: Suffixes picked up when walking a folder; a file given by name is always taken.
@@ -52,6 +59,17 @@ class PageInput:
     """The page's original URL, when known (from a URL manifest or the fetch)."""
     key: str = ""
     """Stable identity for ids: the path relative to the input root, or the URL."""
+
+    def __post_init__(self) -> None:
+        # Everything here ends up stored (manifest, failure entries, records, raw snapshot
+        # metadata): never with the credentials of a URL. A file path is left as given.
+        if self.url and "@" in self.url:
+            object.__setattr__(self, "url", redact_url(self.url))
+        if self.kind != "file":
+            for name in ("location", "key"):
+                value = getattr(self, name)
+                if "@" in value:
+                    object.__setattr__(self, name, redact_url(value))
 
 
 def iter_inputs(
@@ -95,6 +113,70 @@ def _page(path: Path, rel: str, urls: dict[str, str]) -> PageInput:
     return PageInput(location=str(path), kind="file", url=url, key=rel)
 
 
+# -- secrets in URLs ------------------------------------------------------------------------
+
+# scheme://userinfo@ : greedy up to the authority's last "@" (a password may hold an unescaped "@").
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,30}://)[^/\s?#<>\"']*@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` as given, without the ``user:password@`` of its authority (nothing else changes).
+
+    Stored URLs (records, manifests, failure entries, raw snapshot metadata) and log
+    lines go through this: credentials for a site belong to the fetch, not to its output.
+    A string that is not a URL with credentials is returned unchanged.
+    """
+    if not isinstance(url, str) or "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_secrets(url)
+    if not parts.scheme or "@" not in parts.netloc:
+        return redact_secrets(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def redact_secrets(text: str) -> str:
+    """Every ``scheme://user:password@`` in free text (a log line, an error message) without its credentials."""
+    if not isinstance(text, str) or "@" not in text or "://" not in text:
+        return text
+    return _USERINFO.sub(r"\1", text)
+
+
+def install_log_redaction() -> None:
+    """From now on, every log record made in this process carries no URL credentials.
+
+    Wraps the logging record factory, so it covers every logger (httpx logs each request's
+    full URL at INFO, Prefect's and ours) whatever handlers are configured. A message with a
+    ``scheme://user:password@`` is replaced by its redacted text, and so is the traceback of
+    a record logged with ``exc_info``. Calling it again does nothing.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "redacts_secrets", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string is the handler's to report
+            return record
+        if "@" in message and "://" in message:
+            clean = redact_secrets(message)
+            if clean != message:
+                record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[0] is not None:
+            trace = logging.Formatter().formatException(record.exc_info)
+            if "@" in trace and "://" in trace:
+                record.exc_text = redact_secrets(trace)
+        return record
+
+    factory.redacts_secrets = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def read_page_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read a saved page, gunzipping by content (not by suffix), never past ``max_bytes``.
 
@@ -102,12 +184,21 @@ def read_page_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_B
     with a reason instead of filling memory.
     """
     try:
+        # A FIFO, a device (/dev/zero, /dev/urandom) or a socket named like a page would block
+        # the run or never end: only regular files are read (the check follows symlinks).
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise LoadError("is a directory")
+        if not stat.S_ISREG(mode):
+            raise LoadError("not a regular file")
         with open(path, "rb") as fh:
             head = fh.read(2)
             fh.seek(0)
             if head == b"\x1f\x8b":
                 return _gunzip_capped(fh, max_bytes)
             data = fh.read(max_bytes + 1)
+    except LoadError:
+        raise  # a LoadError is an OSError: it must not become "unreadable: ..." below
     except FileNotFoundError:
         raise LoadError("file not found") from None
     except IsADirectoryError:

@@ -26,7 +26,7 @@ from typing import Literal
 
 __all__ = ["Fault", "Page", "Request", "Site", "SiteSim", "article_html"]
 
-Fault = Literal["retry_after_once", "error_once", "slow", "reset", "reset_once"]
+Fault = Literal["retry_after_once", "unavailable_twice", "unavailable", "error_once", "slow", "reset", "reset_once"]
 
 
 def article_html(title: str, paragraphs: int = 4) -> bytes:
@@ -191,6 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault = page.fault
         if fault == "retry_after_once" and hits == 1:
             self._send(503, b"busy", "text/plain", {"Retry-After": "1"})
+            return
+        if (fault == "unavailable_twice" and hits <= 2) or fault == "unavailable":
+            self._send(503, b"unavailable", "text/plain")
             return
         if fault == "error_once" and hits == 1:
             self._send(500, b"oops", "text/plain")
