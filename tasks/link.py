@@ -32,14 +32,29 @@ class DuplicateLinker:
     linked afresh on a later run.
     """
 
-    def __init__(self, store: Store, *, enabled: bool = True, threshold: float = DEFAULT_THRESHOLD) -> None:
-        self.store = store
+    def __init__(
+        self, store: Store, *, enabled: bool = True, threshold: float = DEFAULT_THRESHOLD, save_to: Store | None = None
+    ) -> None:
+        """``store`` holds the index read; ``save_to`` (default ``store``) receives it.
+
+        ``reclean`` reads the source store's index, so every record keeps the link it
+        was given when first stored, whatever order the snapshots are read in.
+        """
+        self.store = save_to or store
         self.enabled = enabled
         self.linked = 0
         self.index: DuplicateIndex | None = None
         if enabled:
             try:
-                self.index = DuplicateIndex.load_or_new(store.get_state, INDEX_STATE, threshold=threshold)
+                self.index = DuplicateIndex.load_or_new(
+                    store.get_state, INDEX_STATE, threshold=threshold
+                )
+                if save_to is not None and save_to is not store:
+                    # Saving merges with what the destination already holds.
+                    target = save_to.get_state(INDEX_STATE)
+                    if target:
+                        self.index.merge(DuplicateIndex.from_bytes(target))
+                    self.index.generation = blob_generation(target)
             except IndexStateError:
                 # State from an incompatible version: start afresh rather than fail the run.
                 self.index = DuplicateIndex(threshold)

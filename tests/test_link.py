@@ -84,3 +84,21 @@ def test_linking_off_leaves_fields_null(tmp_path: Path) -> None:
     assert all(r["duplicate_of"] is None and r["cluster_id"] is None for r in records.values())
     linker.save()
     assert store.get_state("dedupe-index.bin") is None
+
+
+def test_reclean_keeps_links_whatever_the_order(tmp_path: Path) -> None:
+    src, dst = LocalStore(tmp_path / "src"), LocalStore(tmp_path / "dst")
+    src.ensure()
+    dst.ensure()
+    records = _seed_records()
+    first = DuplicateLinker(src)
+    for rec in records.values():
+        first.link(rec)
+    first.save()
+    again = DuplicateLinker(src, save_to=dst)
+    for name in reversed(list(records)):  # another order than the original run's
+        rec = dict(records[name])
+        again.link(rec)
+        assert rec["duplicate_of"] == records[name]["duplicate_of"]
+    again.save()
+    assert dst.get_state("dedupe-index.bin")
