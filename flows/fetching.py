@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from prefect.futures import PrefectFuture, as_completed
+from prefect.futures import PrefectFuture
 
 from pagescrub.tasks.batch import PageResult, clean_fetched, clean_fetched_batch, failed_page
 from pagescrub.tasks.crawl import CrawlState, FetchSession, fetch_page, retry_transient
@@ -185,8 +185,12 @@ def _batched(
             if body:
                 yield body
 
+    from pagescrub.flows.scrape import release  # scrape imports this module
+
     for _index, future in _completed(lambda i, batch: clean_fetched_batch.submit(i, batch, pool), with_body(), max_in_flight):
-        write(future.result())
+        results = future.result()
+        write(results)
+        release(results)
     return fetched_at
 
 
@@ -224,11 +228,6 @@ def _completed(
     submit: Callable[[int, T], PrefectFuture[Any]], items: Iterable[T], max_in_flight: int
 ) -> Iterator[tuple[T, PrefectFuture[Any]]]:
     """Submit ``items``, at most ``max_in_flight`` at once; yield each with its future as it finishes."""
-    in_flight: dict[PrefectFuture[Any], T] = {}
-    for index, item in enumerate(items):
-        in_flight[submit(index, item)] = item
-        while len(in_flight) >= max(1, max_in_flight):
-            done = next(as_completed(list(in_flight)))
-            yield in_flight.pop(done), done
-    for done in as_completed(list(in_flight)):
-        yield in_flight.pop(done), done
+    from pagescrub.flows.scrape import completed_in_turn  # scrape imports this module
+
+    return completed_in_turn(submit, items, max_in_flight)
