@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import ExitStack
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -73,6 +74,23 @@ ConcurrencyOpt = Annotated[
     Optional[int], typer.Option("--write-concurrency", min=1, max=256, help="Concurrent writes to the store (default 8, or the block's).", rich_help_panel=_STORE)
 ]
 
+
+_DUPS = "Near duplicates"
+LinkOpt = Annotated[
+    bool,
+    typer.Option(
+        "--link-duplicates/--no-link-duplicates",
+        help="Link each record to the first-seen copy of its story (duplicate_of, cluster_id), across runs into the same store.",
+        rich_help_panel=_DUPS,
+    ),
+]
+ThresholdOpt = Annotated[
+    float,
+    typer.Option(
+        "--duplicate-threshold", min=0.05, max=1.0,
+        help="Similarity (max of Jaccard and containment of word shingles) a near copy needs.", rich_help_panel=_DUPS,
+    ),
+]
 
 _FETCH = "Fetching (URLs, sitemaps, feeds)"
 _POLITE = "Politeness and the HTTP client"
@@ -204,6 +222,8 @@ def run(
     http2: Annotated[
         bool, typer.Option("--http2/--no-http2", help="Use HTTP/2 where the server offers it (when the optional h2 package, extra http2, is installed).", rich_help_panel=_POLITE)
     ] = True,
+    link_duplicates: LinkOpt = True,
+    duplicate_threshold: ThresholdOpt = 0.5,
 ) -> None:
     """Clean saved pages, and pages fetched from the web, into records in the store OUT, as a Prefect flow run.
 
@@ -260,6 +280,8 @@ def run(
         max_in_flight=2 * workers,
         store_options=options,
         processes=0 if on_dask else workers,
+        link_duplicates=link_duplicates,
+        duplicate_threshold=duplicate_threshold,
     )
     if fetch_config is not None:
         params.update(
@@ -269,8 +291,8 @@ def run(
         )
     fetching = fetch_config is not None
     total = sum(1 for _ in iter_inputs(paths)) if progress and _console.is_terminal and not fetching else None
-    summary = _run_with_progress(flow, params, "fetching and cleaning" if fetching else "cleaning", total, progress)
-    _print_summary(summary)
+    summary, failures = _run_with_progress(flow, params, "fetching and cleaning" if fetching else "cleaning", total, progress)
+    _print_summary(summary, failures)
     _exit(summary, allow_failures)
 
 
@@ -290,6 +312,8 @@ def reclean(
     s3_region: S3RegionOpt = None,
     store_block: StoreBlockOpt = None,
     write_concurrency: ConcurrencyOpt = None,
+    link_duplicates: LinkOpt = True,
+    duplicate_threshold: ThresholdOpt = 0.5,
 ) -> None:
     """Re-clean the raw snapshots stored in SRC into records in --out, without the original files or network.
 
@@ -309,9 +333,10 @@ def reclean(
     params: dict[str, Any] = dict(
         src=source.url, out=store.url, batch_size=batch_size, max_in_flight=2 * workers,
         src_options=options, store_options=options,
+        link_duplicates=link_duplicates, duplicate_threshold=duplicate_threshold,
     )
-    summary = _run_with_progress(flow, params, "re-cleaning", None, progress)
-    _print_summary(summary)
+    summary, failures = _run_with_progress(flow, params, "re-cleaning", None, progress)
+    _print_summary(summary, failures)
     _exit(summary, allow_failures)
 
 
@@ -403,25 +428,39 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
-def _run_with_progress(flow: Any, params: dict[str, Any], label: str, total: int | None, progress: bool) -> dict[str, Any]:
+def _run_with_progress(
+    flow: Any, params: dict[str, Any], label: str, total: int | None, progress: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run ``flow``; returns its summary and the first failed entries (for the report on stdout)."""
     from pagescrub.flows.scrape import reporting
 
-    if not (progress and _console.is_terminal):
-        return flow(**params)
-    with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
-        TimeElapsedColumn(), console=_console, transient=False,
-    ) as bar:
-        task_id = bar.add_task("pages", total=total, failed=0)
-        failed = 0
+    failures: list[dict[str, Any]] = []
 
-        def advance(entries: list[dict[str, Any]]) -> None:
-            nonlocal failed
-            failed += sum(1 for e in entries if e["status"] == "failed")
-            bar.update(task_id, advance=len(entries), failed=failed)
+    def keep_failures(entries: list[dict[str, Any]]) -> None:
+        for entry in entries:
+            if entry["status"] == "failed" and len(failures) < _FAILURES_SHOWN:
+                failures.append(entry)
 
-        with reporting(advance):
-            return flow(**params)
+    with ExitStack() as stack:
+        stack.enter_context(reporting(keep_failures))
+        if progress and _console.is_terminal:
+            bar = stack.enter_context(Progress(
+                TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[failed]} failed"),
+                TimeElapsedColumn(), console=_console, transient=False,
+            ))
+            task_id = bar.add_task("pages", total=total, failed=0)
+            failed = 0
+
+            def advance(entries: list[dict[str, Any]]) -> None:
+                nonlocal failed
+                failed += sum(1 for e in entries if e["status"] == "failed")
+                bar.update(task_id, advance=len(entries), failed=failed)
+
+            stack.enter_context(reporting(advance))
+        return flow(**params), failures
+
+
+_FAILURES_SHOWN = 20
 
 
 def _exit(summary: dict[str, Any], allow_failures: bool) -> None:
@@ -436,7 +475,10 @@ def _exit(summary: dict[str, Any], allow_failures: bool) -> None:
         raise typer.Exit(code=1)
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any], failures: list[dict[str, Any]] | None = None) -> None:
+    """The run's counts, failure reasons, per-host table and first failures: what the UI's artifacts show."""
+    from pagescrub.flows.observe import print_report
+
     console = Console()
     c = summary["counts"]
     t = summary["timings"]
@@ -467,6 +509,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(reasons)
     out = summary["out"]
     articles = f"{out}articles/" if out.startswith("s3://") else str(Path(out) / "articles")
+    print_report(summary, console, failures=failures, limit=_FAILURES_SHOWN)
+    dups = summary.get("duplicates") or {}
+    if dups.get("enabled"):
+        saved = "" if dups.get("index_saved", True) else f" (the duplicate index was not saved: {dups.get('error', '')})"
+        console.print(f"near duplicates: {dups['linked']} records linked to an earlier copy{saved}", highlight=False)
     console.print(f"records: {articles}   manifest: {summary['manifest']}", highlight=False)
 
 
@@ -480,6 +527,9 @@ def main() -> None:
     # A temporary server needs no UI nor telemetry; both are the user's to turn on.
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from pagescrub.tasks.load import install_log_redaction
+
+    install_log_redaction()  # before any request is logged: URL credentials never reach a log line
     app(prog_name="pagescrub")
 
 

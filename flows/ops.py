@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
-from pagescrub.flows.observe import DEFAULT_FAILURE_THRESHOLD, source_tags, tag_value
+from pagescrub.flows.observe import source_tags, tag_value
 from pagescrub.tasks.sources import (
     DATED_KINDS,
     SourcesFile,
@@ -43,10 +43,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from pagescrub.tasks.fetch import FetchConfig
-    from pagescrub.tasks.store import StoreOptions
-
 __all__ = [
     "DEFAULT_POOL",
     "MAX_WINDOWS",
@@ -58,7 +54,6 @@ __all__ = [
     "deploy",
     "ensure_pool",
     "flow_parameters",
-    "observed_scrape",  # noqa: F822 - made on first use by __getattr__
     "recent_runs",
     "require_server",
     "serve",
@@ -539,73 +534,6 @@ def recent_runs(limit: int = 20, source: str | None = None) -> list[dict[str, An
     """The ``limit`` most recent flow runs (of ``source``), newest first, with counts from their summary artifact."""
     require_server()
     return asyncio.run(_recent_runs(limit, source))
-
-
-# -- scrape, observed: a stand-in until the scrape flow calls flows/observe.py itself -------------
-
-
-def _observed_scrape(
-    paths: list[str] | None = None,
-    out: str | None = None,
-    url_manifest: str | None = None,
-    batch_size: int = 25,
-    max_bytes: int = 10 * 1024 * 1024,
-    store_options: StoreOptions | None = None,
-    store_block: str | None = None,
-    urls: list[str] | None = None,
-    url_lists: list[str] | None = None,
-    sitemaps: list[str] | None = None,
-    feeds: list[str] | None = None,
-    sites: list[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    fetch: FetchConfig | None = None,
-    failure_threshold: float | None = DEFAULT_FAILURE_THRESHOLD,
-) -> Any:
-    """The ``scrape`` flow's work in this flow run, plus what ``flows/observe.py`` publishes.
-
-    A stand-in until ``scrape`` calls the observe helpers itself; then it only
-    delegates (and can go).
-    """
-    given = {k: v for k, v in locals().items() if k != "failure_threshold" and v is not None}
-    from pagescrub.flows import observe
-    from pagescrub.flows.scrape import reporting, scrape
-    from pagescrub.tasks.load import load_url_manifest
-
-    if "failure_threshold" in scrape.parameters.properties:  # scrape observes itself now
-        return scrape.fn(**given, failure_threshold=failure_threshold)
-    url_map = load_url_manifest(url_manifest) if url_manifest else None
-    observer = observe.RunObserver(total=observe.count_inputs(paths, url_map))
-    with reporting(observer.update):
-        summary = scrape.fn(**given)
-    return observer.finish(summary, failure_threshold)
-
-
-def _make_observed_scrape() -> Any:
-    from pagescrub.flows import observe
-    from pagescrub.tasks.fetch import FetchConfig
-    from pagescrub.tasks.store import StoreOptions
-    from prefect import flow
-    from prefect.task_runners import ThreadPoolTaskRunner
-
-    # The annotations are strings (PEP 563), resolved in this module's namespace.
-    globals().update(StoreOptions=StoreOptions, FetchConfig=FetchConfig)
-    _observed_scrape.__name__ = "observed_scrape"
-    return flow(
-        _observed_scrape,
-        name="scrape-observed",
-        flow_run_name=observe.flow_run_name,
-        task_runner=ThreadPoolTaskRunner(max_workers=2),
-        log_prints=False,
-    )
-
-
-def __getattr__(name: str) -> Any:
-    # The flow is made on first use, so importing this module (the CLI does) does not import Prefect.
-    if name == "observed_scrape":
-        made = globals()["observed_scrape"] = _make_observed_scrape()
-        return made
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- the command line: `pagescrub deploy | serve | backfill | runs` ------------------------------

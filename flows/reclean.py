@@ -27,6 +27,8 @@ from pagescrub.flows.scrape import (
     run_id,
 )
 from pagescrub.tasks.batch import reclean_batch, release_sources
+from pagescrub.tasks.dedupe import DEFAULT_THRESHOLD
+from pagescrub.tasks.link import DuplicateLinker
 from pagescrub.tasks.store import StoreOptions
 
 __all__ = ["reclean"]
@@ -46,22 +48,29 @@ def reclean(
     src_options: StoreOptions | None = None,
     store_options: StoreOptions | None = None,
     store_block: str | None = None,
+    link_duplicates: bool = True,
+    duplicate_threshold: float = DEFAULT_THRESHOLD,
 ) -> dict[str, Any]:
-    """Re-clean the raw snapshots of the store ``src`` into records in ``out`` (default: ``src``)."""
+    """Re-clean the raw snapshots of the store ``src`` into records in ``out`` (default: ``src``).
+
+    Near-duplicate links come from ``src``'s index, so every record keeps the
+    link it was given when first stored whatever order the snapshots are read
+    in; the index is saved to ``out``.
+    """
     logger = get_run_logger()
     source = resolve_store(src, src_options)
     source.ensure(writable=False)
     store = resolve_store(out or (None if store_block else src), store_options, store_block)
     store.ensure()
     this_run = run_id()
-    writer = RunWriter(store, this_run)
+    linker = DuplicateLinker(source, enabled=link_duplicates, threshold=duplicate_threshold, save_to=store)
+    writer = RunWriter(store, this_run, linker=linker)
     try:
         for results in cleaned(
             lambda i, ids: reclean_batch.submit(i, ids, source.url, source.options, this_run),
             batched(source.raw_ids(), batch_size),
             max_in_flight,
         ):
-            # Between cleaning and writing: the place for near-duplicate linking, as in `scrape`.
             writer.write(results)
     except BaseException:
         writer.abort()

@@ -37,10 +37,13 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pagescrub import __version__
+from pagescrub.flows import observe
 from pagescrub.flows.fetching import fetch_pages
 from pagescrub.tasks.batch import PageResult, available_cpus, clean_batch, cleaning_pool, write_page
 from pagescrub.tasks.fetch import FetchConfig
-from pagescrub.tasks.load import DEFAULT_MAX_BYTES, iter_inputs, load_url_manifest
+from pagescrub.tasks.dedupe import DEFAULT_THRESHOLD
+from pagescrub.tasks.link import DuplicateLinker
+from pagescrub.tasks.load import DEFAULT_MAX_BYTES, install_log_redaction, iter_inputs, load_url_manifest, redact_secrets, redact_url
 from pagescrub.tasks.store import PagescrubStore, Store, StoreOptions, open_store
 
 __all__ = [
@@ -203,16 +206,14 @@ def _local_processes(processes: int | None) -> int:
 def clean_and_write(
     submit: Callable[[int, list[Any]], Any],
     pages: Iterable[Any],
-    writer: "RunWriter",
+    write: Callable[[list[PageResult]], Any],
     *,
     batch_size: int,
     max_in_flight: int,
 ) -> None:
-    """The run's main loop: batches of ``pages`` cleaned by ``submit``, written as they finish."""
+    """The run's main loop: batches of ``pages`` cleaned by ``submit``, written (``RunWriter.write``) as they finish."""
     for results in cleaned(submit, batched(pages, batch_size), max_in_flight):
-        # Between cleaning and writing: the place for steps that need a batch's records
-        # before any is stored (near-duplicate linking).
-        writer.write(results)
+        write(results)
 
 
 class RunWriter:
@@ -221,11 +222,18 @@ class RunWriter:
     One write job per page (its raw snapshot, then its record or failure
     entry); ``max_concurrency`` jobs at once. A batch is written whole before
     the next is taken, so at most one batch of results waits in memory here.
+
+    With a ``linker``, each batch's records are linked to the first-seen copy
+    of their story before any is written, in input order and in this one
+    thread (first seen wins), and the store's duplicate index is saved on close.
     """
 
-    def __init__(self, store: Store, run_id: str, *, max_concurrency: int | None = None) -> None:
+    def __init__(
+        self, store: Store, run_id: str, *, max_concurrency: int | None = None, linker: DuplicateLinker | None = None
+    ) -> None:
         self.store = store
         self.run_id = run_id
+        self.linker = linker
         self.concurrency = max(1, max_concurrency or store.options.max_concurrency)
         self.manifest = store.manifest(run_id)
         self.counts: Counter[str] = Counter()
@@ -240,6 +248,12 @@ class RunWriter:
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="store-write")
 
     def write(self, results: list[PageResult]) -> list[dict[str, Any]]:
+        if self.linker is not None:
+            for result in results:
+                if result.record is not None:
+                    self.linker.link(result.record)
+                    if result.record.get("duplicate_of"):
+                        result.entry["duplicate_of"] = result.record["duplicate_of"]
         jobs = [self._pool.submit(write_page, self.store, result) for result in results]
         entries = []
         for job in jobs:  # in input order, so the manifest is deterministic
@@ -264,8 +278,9 @@ class RunWriter:
                 self.failures.append(entry)
 
     def close(self, *, batch_size: int, **extra: Any) -> dict[str, Any]:
-        """Finish the writes and the manifest; returns the run summary."""
+        """Finish the writes, save the duplicate index, close the manifest; returns the run summary."""
         self._pool.shutdown(wait=True)
+        duplicates = self._save_index()
         elapsed = time.perf_counter() - self.started
         total = sum(self.counts.values())
         summary: dict[str, Any] = {
@@ -290,6 +305,7 @@ class RunWriter:
                 "write_concurrency": self.concurrency,
             },
             "failure_reasons": dict(self.reasons.most_common()),
+            "duplicates": duplicates,
             "timings": {
                 "wall_seconds": round(elapsed, 3),
                 "pages_per_second": round(total / elapsed, 2) if elapsed > 0 else None,
@@ -300,13 +316,28 @@ class RunWriter:
         summary["manifest"] = str(self.manifest.close(summary))
         return summary
 
+    def _save_index(self) -> dict[str, Any]:
+        """Save the store's duplicate index. An index that cannot be saved costs links, not records:
+        the records written keep theirs, and a later run links its pages afresh."""
+        linker = self.linker
+        if linker is None or linker.index is None:
+            return {"enabled": False}
+        report: dict[str, Any] = {"enabled": True, "threshold": linker.index.threshold, "linked": linker.linked}
+        try:
+            linker.save()
+            report.update(index_saved=True, index_bytes=linker.saved_bytes)
+        except Exception as exc:  # noqa: BLE001 - the records are written; the run must still close its books
+            report["index_saved"] = False
+            report["error"] = redact_secrets(str(exc))[:300]
+        return report
+
     def abort(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @flow(
     name="scrape",
-    flow_run_name="scrape-{out}",
+    flow_run_name=observe.flow_run_name,
     task_runner=ThreadPoolTaskRunner(max_workers=DEFAULT_PROCESSES),
     log_prints=False,
 )
@@ -330,7 +361,10 @@ def scrape(
     per_page_tasks: bool | None = None,
     refresh: bool = False,
     processes: int | None = None,
-) -> dict[str, Any]:
+    link_duplicates: bool = True,
+    duplicate_threshold: float = DEFAULT_THRESHOLD,
+    failure_threshold: float | None = None,
+) -> Any:
     """Clean every saved page under ``paths``, and every page fetched from the web sources, into records in ``out``.
 
     Web sources: ``urls``; ``url_lists`` (files, one URL a line); ``sitemaps``
@@ -341,13 +375,26 @@ def scrape(
     ``processes``: worker processes cleaning the pages of batch task runs that
     run in this process (the thread-pool task runner); default one per CPU, 0
     cleans in the task runner's threads. Ignored on Dask, whose workers clean.
+
+    ``link_duplicates``: link each record to the first-seen copy of its story
+    (``duplicate_of``, ``cluster_id``), through the index kept in the store's
+    ``state/``; ``duplicate_threshold`` is the similarity a near copy needs.
+
+    Returns the run summary. With ``failure_threshold`` (deployments set it
+    from the sources file) it returns the run's final state instead, carrying
+    the summary: Failed when more than that share of pages failed or records
+    went unwritten, Completed otherwise.
     """
+    install_log_redaction()
     logger = get_run_logger()
     paths = paths or []
     store = resolve_store(out, store_options, store_block)
     store.ensure()  # credentials, bucket, permissions: fail before any page
     url_map = load_url_manifest(url_manifest) if url_manifest else None
-    writer = RunWriter(store, run_id())
+    linker = DuplicateLinker(store, enabled=link_duplicates, threshold=duplicate_threshold)
+    writer = RunWriter(store, run_id(), linker=linker)
+    observer = observe.RunObserver(total=observe.count_inputs(paths, url_map))
+    write = observer.watch(writer.write)
     web = [*(urls or []), *(url_lists or []), *(sitemaps or []), *(feeds or []), *(sites or [])]
     fetched: dict[str, Any] | None = None
     local = _local_processes(processes)
@@ -355,12 +402,12 @@ def scrape(
         with cleaning_pool(local) as pool:
             if paths:
                 clean_and_write(
-                    lambda i, batch: clean_batch.submit(i, batch, max_bytes, pool), iter_inputs(paths, url_map), writer,
+                    lambda i, batch: clean_batch.submit(i, batch, max_bytes, pool), iter_inputs(paths, url_map), write,
                     batch_size=batch_size, max_in_flight=max_in_flight,
                 )
             if web:
                 fetched = fetch_pages(
-                    writer.write, store, fetch or FetchConfig(max_bytes=max_bytes),
+                    write, store, fetch or FetchConfig(max_bytes=max_bytes),
                     urls=urls or [], url_lists=url_lists or [], sitemaps=sitemaps or [], feeds=feeds or [],
                     sites=sites or [], since=since, until=until, batch_size=batch_size, max_in_flight=max_in_flight,
                     per_page_tasks=per_page_tasks, refresh=refresh, log=logger, pool=pool,
@@ -368,13 +415,15 @@ def scrape(
     except BaseException:
         writer.abort()
         raise
-    extra: dict[str, Any] = {"inputs": [str(p) for p in paths] + web, "processes": local}
+    # The inputs as given, without credentials: a URL's user:password belongs to the fetch.
+    extra: dict[str, Any] = {"inputs": [redact_url(str(p)) for p in [*paths, *web]], "processes": local}
     if fetched is not None:
         extra["fetch"] = fetched
     summary = writer.close(batch_size=batch_size, **extra)
     log_summary(logger, summary)
-    publish_artifacts(summary, writer.failures, "scrape")
-    return summary
+    publish_artifacts(summary, [], "scrape")  # the failures: observer.finish, with links to their records
+    state = observer.finish(summary, failure_threshold)
+    return summary if failure_threshold is None else state
 
 
 def scrape_without_prefect(
@@ -386,6 +435,7 @@ def scrape_without_prefect(
     max_bytes: int = DEFAULT_MAX_BYTES,
     url_manifest: str | None = None,
     store_options: StoreOptions | None = None,
+    link_duplicates: bool = True,
 ) -> dict[str, Any]:
     """``scrape``'s work on saved pages with no flow run nor task runs: the same functions, pool and writer.
 
@@ -395,13 +445,13 @@ def scrape_without_prefect(
     store = resolve_store(out, store_options)
     store.ensure()
     url_map = load_url_manifest(url_manifest) if url_manifest else None
-    writer = RunWriter(store, run_id())
+    writer = RunWriter(store, run_id(), linker=DuplicateLinker(store, enabled=link_duplicates))
     threads = max(1, processes)
     try:
         with cleaning_pool(processes) as pool, ThreadPoolExecutor(threads, thread_name_prefix="clean-batch") as runner:
             clean_and_write(
                 lambda i, batch: runner.submit(clean_batch.fn, i, batch, max_bytes, pool), iter_inputs(paths, url_map),
-                writer, batch_size=batch_size, max_in_flight=2 * threads,
+                writer.write, batch_size=batch_size, max_in_flight=2 * threads,
             )
     except BaseException:
         writer.abort()

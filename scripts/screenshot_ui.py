@@ -128,8 +128,7 @@ def sample_run(work: Path) -> str:
         "    tags: [sample]\n",
         encoding="utf-8",
     )
-    flow = scrape if "failure_threshold" in scrape.parameters.properties else ops.observed_scrape
-    result = ops.backfill(sources, "sample-pages", "2022-02-09", "2022-02-09", "1d", local=True, flow=flow)
+    result = ops.backfill(sources, "sample-pages", "2022-02-09", "2022-02-09", "1d", local=True, flow=scrape)
     (name,) = result.created
     print(f"flow run {name}: {result.states[name]}")
     runs = [r for r in ops.recent_runs(5, source="sample-pages") if r["name"] == name]

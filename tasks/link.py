@@ -43,21 +43,28 @@ class DuplicateLinker:
         self.store = save_to or store
         self.enabled = enabled
         self.linked = 0
+        self.saved_bytes = 0
+        """Size of the index last saved (the store's ``state/``, outside the run's object counts)."""
         self.index: DuplicateIndex | None = None
+        self._stored = -1  # records in the index the destination holds (-1: none there): unchanged, no save
         if enabled:
             try:
                 self.index = DuplicateIndex.load_or_new(
                     store.get_state, INDEX_STATE, threshold=threshold
                 )
+                self._stored = len(self.index) if self.index.generation else -1
                 if save_to is not None and save_to is not store:
                     # Saving merges with what the destination already holds.
                     target = save_to.get_state(INDEX_STATE)
+                    self._stored = -1
                     if target:
                         self.index.merge(DuplicateIndex.from_bytes(target))
+                        self._stored = len(DuplicateIndex.from_bytes(target))
                     self.index.generation = blob_generation(target)
             except IndexStateError:
                 # State from an incompatible version: start afresh rather than fail the run.
                 self.index = DuplicateIndex(threshold)
+                self._stored = -1
 
     def link(self, record: dict[str, Any]) -> None:
         """Set ``duplicate_of`` and ``cluster_id`` on ``record`` (in place)."""
@@ -68,7 +75,9 @@ class DuplicateLinker:
         self.linked += found.duplicate_of is not None
 
     def save(self) -> None:
-        if self.index is None:
+        """Save the index to the store, unless it holds nothing new (a rerun writes nothing)."""
+        self.saved_bytes = 0
+        if self.index is None or len(self.index) == self._stored:
             return
         index = self.index
 
@@ -76,5 +85,6 @@ class DuplicateLinker:
             if blob_generation(self.store.get_state(key)) != index.generation:
                 raise IndexConflict(key)
             self.store.put_state(key, blob)
+            self.saved_bytes = len(blob)
 
         index.save(write, INDEX_STATE, read=self.store.get_state)

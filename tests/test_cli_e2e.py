@@ -67,8 +67,18 @@ def test_seeds_end_to_end_then_unchanged(tmp_path: Path, cli_env: dict[str, str]
         validate_record(rec)
         assert problems(seeds_expected["pages"][name], rec) == [], name
 
+    # The syndicated copy is linked to the first-seen one, and no other pair (expected.json's near_duplicates).
+    ids = {rec["id"]: name for name, rec in recs.items()}
+    linked = {frozenset([name, ids[rec["duplicate_of"]]]) for name, rec in recs.items() if rec["duplicate_of"]}
+    assert linked == {frozenset(pair) for pair in seeds_expected["near_duplicates"]}
+    for pair in seeds_expected["near_duplicates"]:
+        assert len({recs[name]["cluster_id"] for name in pair}) == 1
+    assert len({rec["cluster_id"] for rec in recs.values()}) == len(recs) - 1
+
     manifest = _manifest(out)
     assert manifest["counts"] == {"pages": 5, "written": 5, "unchanged": 0, "failed": 0, "replaced": 0}
+    assert manifest["duplicates"]["linked"] == 1 and manifest["duplicates"]["index_saved"] is True
+    assert (out / "state").is_dir()
     assert sorted(Path(p["input"]).name for p in manifest["pages"]) == sorted(recs)
     assert {p["id"] for p in manifest["pages"]} == {r["id"] for r in recs.values()}
     before = {p: p.stat().st_mtime_ns for p in (out / "articles").rglob("*.json")}

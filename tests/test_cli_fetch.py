@@ -317,7 +317,7 @@ def test_fetch_to_s3_then_reclean_without_network(
     for rec in records.values():
         validate_record(rec)
     keys = [o["Key"] for o in moto_server.client().list_objects_v2(Bucket=s3_bucket, Prefix="web/state/")["Contents"]]
-    assert sorted(k.rsplit("/", 1)[1].split("-")[0] for k in keys) == ["robots.json", "validators", "validators"]
+    assert sorted(k.rsplit("/", 1)[1].split("-")[0] for k in keys) == ["dedupe", "robots.json", "validators", "validators"]
 
     recleaned = subprocess.run(
         [EXE, "reclean", out, "--out", f"s3://{s3_bucket}/web-v2/", *s3, "--no-progress"],

@@ -87,7 +87,7 @@ def test_run_names_and_final_state_of_a_real_run(prefect_api_url: str, tmp_path:
     """In a real flow run: named <source>/<window> from its tags; Failed over the threshold, with the summary."""
     from prefect import flow, tags
 
-    from pagescrub.flows.ops import observed_scrape
+    from pagescrub.flows.scrape import scrape
 
     @flow(flow_run_name=observe.flow_run_name)
     def named(out: str, since: str | None = None, until: str | None = None) -> str:
@@ -103,9 +103,9 @@ def test_run_names_and_final_state_of_a_real_run(prefect_api_url: str, tmp_path:
     shutil.copytree(SEEDS, pages, ignore=shutil.ignore_patterns("*.json"))
     for i in range(6):
         (pages / f"empty{i}.html").write_bytes(b"")  # 6 of 11 fail: over half
-    state = observed_scrape(paths=[str(pages)], out=str(tmp_path / "out"), return_state=True)
+    state = scrape(paths=[str(pages)], out=str(tmp_path / "out"), failure_threshold=0.5, return_state=True)
     assert state.is_failed() and "over the 50% threshold" in state.message
     summary = state.result(raise_on_failure=False)
     assert summary["counts"]["failed"] == 6 and summary["hosts"][0]["failed"] == 6
-    relaxed = observed_scrape(paths=[str(pages)], out=str(tmp_path / "out"), failure_threshold=0.9, return_state=True)
+    relaxed = scrape(paths=[str(pages)], out=str(tmp_path / "out"), failure_threshold=0.9, return_state=True)
     assert relaxed.is_completed()

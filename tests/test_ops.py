@@ -30,10 +30,9 @@ EXE = str(Path(sys.executable).with_name("pagescrub"))
 
 
 def _flow() -> Any:
-    """The scrape flow once it publishes the observe artifacts itself; until then the observed stand-in."""
     from pagescrub.flows.scrape import scrape
 
-    return scrape if "failure_threshold" in scrape.parameters.properties else ops.observed_scrape
+    return scrape
 
 
 def _write(path: Path, text: str) -> Path:

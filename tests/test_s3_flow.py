@@ -75,15 +75,16 @@ def test_cli_run_to_s3_writes_valid_records_and_a_rerun_writes_nothing(
 
     objects = _objects(moto_server, s3_bucket, "news/")
     folders = sorted({k.split("/")[0] for k in objects})
-    assert folders == ["articles", "raw", "runs"]
+    assert folders == ["articles", "raw", "runs", "state"]  # state/: the near-duplicate index
     assert len([k for k in objects if k.startswith("articles/")]) == 5
     assert len([k for k in objects if k.startswith("raw/") and k.endswith(".txt.gz")]) == 5
     (run_key,) = [k for k in objects if k.startswith("runs/")]
     manifest = json.loads(store._get(run_key))
     assert manifest["counts"] == {"pages": 5, "written": 5, "unchanged": 0, "failed": 0, "replaced": 0}
     assert manifest["store"]["objects_written"] == 15  # 5 records, 5 raw snapshots and their 5 descriptions
-    written_bytes = sum(o["Size"] for k, o in objects.items() if not k.startswith("runs/"))
+    written_bytes = sum(o["Size"] for k, o in objects.items() if not k.startswith(("runs/", "state/")))
     assert manifest["store"]["bytes_written"] == written_bytes
+    assert manifest["duplicates"]["index_bytes"] == sum(o["Size"] for k, o in objects.items() if k.startswith("state/"))
 
     second = _cli(["run", str(SEEDS), "--out", out, *_s3_args(moto_server)], s3_cli_env)
     assert second.returncode == 0, second.stderr[-3000:]
