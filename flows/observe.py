@@ -33,6 +33,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from pagescrub.tasks.urls import page_task_run_name, short_page_name
+
 __all__ = [
     "DEFAULT_FAILURE_THRESHOLD",
     "RunObserver",
@@ -122,27 +124,6 @@ def flow_run_name() -> str:
         if len(window) == 10:  # midnight: still say it is a time
             window += "T00:00Z"
     return f"{source}/{window}"
-
-
-def short_page_name(url: str, limit: int = 60) -> str:
-    """``host/path`` of a URL, without scheme, ``www.`` or query, middle elided past ``limit`` characters."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").removeprefix("www.")
-    if parts.port:
-        host += f":{parts.port}"
-    text = (host + (parts.path or "/")).rstrip("/") or url
-    if len(text) <= limit:
-        return text
-    keep = limit - 1
-    head = max(len(host) + 1, keep // 2)
-    head = min(head, keep - 8)
-    return text[:head] + "…" + text[len(text) - (keep - head) :]
-
-
-def page_task_run_name(parameters: dict[str, Any]) -> str:
-    """``task_run_name`` for a per-page task: ``fetch <host/path, shortened>``."""
-    url = parameters.get("url") or parameters.get("page") or ""
-    return f"fetch {short_page_name(str(url))}"
 
 
 # -- per-host counts, failures ------------------------------------------------------------------

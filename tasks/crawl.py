@@ -41,6 +41,7 @@ from .discover import discover
 from .fetch import FetchConfig, Fetcher, FetchFailed, FetchResult, Validators, is_transient
 from .robots import RobotsCache, origin_of
 from .store import Store, StoreError
+from .urls import page_task_run_name
 
 __all__ = [
     "ROBOTS_STATE",
@@ -425,7 +426,7 @@ def _with_attempts(reason: str, attempts: int) -> str:
     return f"{head} after {attempts} attempts{sep}{detail}"
 
 
-@task(name="fetch-page", cache_policy=NO_CACHE, task_run_name="fetch {url}")
+@task(name="fetch-page", cache_policy=NO_CACHE, task_run_name=page_task_run_name)
 def fetch_page(url: str, validators: dict[str, str] | None, session_id: str) -> PageResult:
     """Fetch one URL (no retries of the fetcher's own) and clean it; raises ``FetchFailed`` when it may pass.
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
-__all__ = ["normalize_url", "url_host", "TRACKING_PARAMS", "TRACKING_PREFIXES"]
+__all__ = ["normalize_url", "page_task_run_name", "short_page_name", "url_host", "TRACKING_PARAMS", "TRACKING_PREFIXES"]
 
 # Query keys (compared lower-case) that only identify a campaign, click or share, never the page.
 TRACKING_PARAMS: frozenset[str] = frozenset(
@@ -128,3 +129,27 @@ def url_host(url: str | None) -> str | None:
         return urlsplit(normalized).hostname
     except ValueError:
         return None
+
+
+def short_page_name(url: str, limit: int = 60) -> str:
+    """``host/path`` of a URL, without scheme, ``www.`` or query, middle elided past ``limit`` characters."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").removeprefix("www.")
+        if parts.port:
+            host += f":{parts.port}"
+    except ValueError:  # a bad port: still a name, never the raw URL (it may hold credentials)
+        return "(not a valid URL)"
+    text = (host + (parts.path or "/")).rstrip("/") or "/"
+    if len(text) <= limit:
+        return text
+    keep = limit - 1
+    head = max(len(host) + 1, keep // 2)
+    head = min(head, keep - 8)
+    return text[:head] + "…" + text[len(text) - (keep - head) :]
+
+
+def page_task_run_name(parameters: dict[str, Any]) -> str:
+    """``task_run_name`` for a per-page task: ``fetch <host/path, shortened>``."""
+    url = parameters.get("url") or parameters.get("page") or ""
+    return f"fetch {short_page_name(str(url))}"
