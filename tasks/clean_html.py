@@ -112,7 +112,10 @@ _BLOCK_TAGS = frozenset(
     "blockquote pre table thead tbody tfoot tr figure figcaption address hr br center details summary".split()
 )
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+# Runs of whitespace (newlines excepted: they separate lines) become one space. A single plain
+# space is left alone (replacing it with itself is most of the work on long texts); a single
+# other space character (tab, no-break, thin, zero-width ...) is replaced.
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]{2,}|[\t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]")
 _KEEP_ATTRS = {"a": ("href",), "img": ("src", "alt"), "td": ("colspan", "rowspan"), "th": ("colspan", "rowspan")}
 
 
@@ -750,7 +753,9 @@ _DATE_WORDS = re.compile(
     r"|\b(?:updated|published|posted|last\s+modified)\b",
     re.IGNORECASE,
 )
-_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|(?:^|\s)@\w{2,}|twitter\.com/|(?:follow|reach|contact|email)\s+(?:him|her|them|us|me|the\s+\w+)\b", re.IGNORECASE)
+# The lookbehind starts an address only where its run of address characters starts: without it a
+# long run of letters with no "@" is retried from every position (quadratic).
+_CONTACT = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+|(?:^|\s)@\w{2,}|twitter\.com/|(?:follow|reach|contact|email)\s+(?:him|her|them|us|me|the\s+\w+)\b", re.IGNORECASE)
 _BYLINE_START = re.compile(r"^(?:by|written\s+by|reporting\s+by|por|von|par|di|door|av)\s+\S", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 

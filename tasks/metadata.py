@@ -1371,8 +1371,13 @@ def _find_authors(page: _Page, tree: Any, persons: list[str], orgs: list[str], s
         if others:
             return others
         fallback = fallback or names
-    if fallback:
+    org_signed = bool(fallback) and (
+        all(_is_org_name(n) for n in fallback) or fallback == _normalize_authors(orgs)
+    )
+    if fallback and not org_signed:
         return fallback
+    # Nobody named, or only an organisation ("British Heart Foundation", a JSON-LD Organization):
+    # a byline in the page names the person who wrote the article and wins.
     for source in _heuristic_author_sources(tree):
         names = source()
         if not names:
@@ -1382,6 +1387,20 @@ def _find_authors(page: _Page, tree: Any, persons: list[str], orgs: list[str], s
             return others
         fallback = fallback or names
     return fallback
+
+
+# Words naming an organisation rather than a person, anywhere in the name ("Obesity Medicine
+# Association", "Acme Editorial Team"); _ORG_WORD_RE covers the ones that end a publication's name.
+_ORG_NAME_RE = re.compile(
+    r"\b(?:foundation|clinic|association|institute|university|college|hospital|society|council|"
+    r"team|staff|editorial|editors|newsroom|collective|solutions|company|ltd|inc|llc|gmbh|plc|"
+    r"hotels?|academy|center|centre|department|ministry|organi[sz]ation|today)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_org_name(name: str) -> bool:
+    return bool(_ORG_NAME_RE.search(name) or _ORG_WORD_RE.search(name))
 
 
 def _itemprop_authors(tree: Any) -> list[str]:
@@ -1527,15 +1546,121 @@ def _byline_texts(tree: Any) -> Iterable[str]:
         yield text
 
 
+# -- dates shown to readers in the article's byline ------------------------------------------
+# "Published on March 9, 2026", "Posted: 8 Oct 2022", "April 26, 2024 · Updated on: October 28, 2024".
+_SHOWN_LABEL_HINT_RE = re.compile(r"publi|posted|updated|modified", re.IGNORECASE)
+_SHOWN_DATE_RE = re.compile(
+    rf"(?:(?<=published)|(?<=posted)|(?<=updated)|\b)(?:{_WEEKDAYS}\s*)?(?:{_MONTHS}\s*\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS},?\s*\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})(?!\d)",
+    re.IGNORECASE,
+)
+_SHOWN_PUBLISHED_RE = re.compile(
+    r"(?<!last )(?:(?:first|originally)\s+)?(?:published|posted)(?:\s+(?:on|at|date))?\s*[:\-–—]?\s*$", re.IGNORECASE
+)
+_SHOWN_MODIFIED_RE = re.compile(
+    r"(?:(?:last|page)\s+)?(?:updated|modified)(?:\s+(?:on|at|date))?\s*[:\-–—]?\s*$", re.IGNORECASE
+)
+_SHOWN_SKIP_TAGS = frozenset({"nav", "footer", "aside", "script", "style", "noscript", "template", "option", "head"})
+# Whole class or id values of containers whose dates are other articles' or comments'.
+_SHOWN_SKIP_WORDS_RE = re.compile(
+    r"^(?:comments?|comment-list|commentlist|comments-area|related(?:[-_]\w+)?|sidebar|widget(?:-area)?|"
+    r"site-footer|footer|recirc\w*|teasers?|more-stories)$",
+    re.IGNORECASE,
+)
+_SHOWN_MAX_CHARS = 160
+
+
+def _shown_dates(tree: Any, now: datetime) -> tuple[str | None, str | None]:
+    """The publication and update dates the article's byline shows, from the first short block
+    (in document order, outside navigation, sidebars, footers and comments) that labels one:
+    a date after "Published"/"Posted" is the publication, after "Updated"/"Modified" the update,
+    and an unlabelled date beside a labelled update is the publication."""
+    for node in _ALL_TEXT_XPATH(tree):
+        if len(node) > _SHOWN_MAX_CHARS or not _SHOWN_LABEL_HINT_RE.search(node):
+            continue
+        holder = node.getparent()
+        if holder is None:
+            continue
+        if not node.is_text:
+            holder = holder.getparent()
+        if holder is None or not isinstance(holder.tag, str) or _shown_skip(holder):
+            continue
+        # The label's element, or the smallest enclosing one that also holds a date.
+        for _ in range(3):
+            text = _collapse(holder.text_content(), limit=_SHOWN_MAX_CHARS * 2)
+            if len(text) > _SHOWN_MAX_CHARS:
+                break
+            if _SHOWN_DATE_RE.search(text):
+                published, modified = _labelled_dates(text, now)
+                if published:
+                    return published, modified
+                if modified:
+                    # "December 3, 2025. <i>Updated: December 7, 2025</i>": the publication may sit
+                    # beside the update, in the enclosing block.
+                    parent = holder.getparent()
+                    if parent is not None and isinstance(parent.tag, str):
+                        outer = _collapse(parent.text_content(), limit=_SHOWN_MAX_CHARS * 2)
+                        if len(outer) <= _SHOWN_MAX_CHARS:
+                            published = _labelled_dates(outer, now)[0]
+                    return published, modified
+                break
+            holder = holder.getparent()
+            if holder is None or not isinstance(holder.tag, str):
+                break
+    return None, None
+
+
+def _shown_skip(el: Any) -> bool:
+    for depth, anc in enumerate(el.iterancestors()):
+        if depth > 15:
+            break
+        if anc.tag in ("body", "html"):
+            break
+        if anc.tag in _SHOWN_SKIP_TAGS:
+            return True
+        hints = f"{anc.get('class') or ''} {anc.get('id') or ''}"
+        if hints.strip() and any(_SHOWN_SKIP_WORDS_RE.match(word) for word in hints.split()):
+            return True
+    return el.tag in _SHOWN_SKIP_TAGS
+
+
+def _labelled_dates(text: str, now: datetime) -> tuple[str | None, str | None]:
+    published = modified = unlabelled = None
+    start = 0
+    for m in _SHOWN_DATE_RE.finditer(text):
+        before = text[max(start, m.start() - 30) : m.start()]
+        start = m.end()
+        value = normalize_date(m.group(0), now=now)
+        if value is None:
+            continue
+        if _SHOWN_PUBLISHED_RE.search(before):
+            published = published or value
+        elif _SHOWN_MODIFIED_RE.search(before):
+            modified = modified or value
+        elif unlabelled is None:
+            unlabelled = value
+    if published is None and modified is not None and unlabelled is not None:
+        published = unlabelled
+    return published, modified
+
+
+#: htmldate's extensive search (a scan of the page's free text for date patterns) only on pages
+#: with at most this many characters of text: its cost grows with the text.
+_HTMLDATE_EXTENSIVE_MAX_CHARS = 1_000_000
+_TEXT_LENGTH = etree.XPath("string-length(string(/))")
+
+
 def _htmldate(tree: Any, url: str | None, now: datetime) -> str | None:
-    """htmldate as the last resort (fast mode: markup and URL patterns, no free-text scan).
+    """htmldate as the last resort: markup and URL patterns, and a scan of the free text when the
+    page's text is at most _HTMLDATE_EXTENSIVE_MAX_CHARS characters.
     htmldate deep-copies a caller's tree before pruning it, so ours is left as it was."""
     try:
         from htmldate import find_date
 
+        extensive = _TEXT_LENGTH(tree) <= _HTMLDATE_EXTENSIVE_MAX_CHARS
         found = find_date(
             tree,
-            extensive_search=True,
+            extensive_search=extensive,
             original_date=True,
             outputformat="%Y-%m-%dT%H:%M:%S%z",
             url=url,
@@ -1647,6 +1772,13 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
         pub, mod = _markup_dates(page, tree, now)
         md.published_at = md.published_at or pub
         md.modified_at = md.modified_at or mod
+    # What the byline shows readers: a labelled publication date wins over markup that says
+    # another day (CMSs often write the last save as datePublished); one day apart is the same
+    # moment rendered in another time zone, and the markup's exact time is kept.
+    shown_published, shown_modified = _shown_dates(tree, now)
+    if shown_published and (md.published_at is None or _days_apart(shown_published, md.published_at) > 1):
+        md.published_at = shown_published
+    md.modified_at = md.modified_at or shown_modified
     if md.published_at is None:
         md.published_at = _htmldate(tree, page_url or md.canonical_url, now)
     if md.published_at and md.modified_at and _iso_before(md.modified_at, md.published_at):
@@ -1673,6 +1805,14 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
         or _lang_code(page.first("og:locale", limit=50))
         or _lang_code(page.first("content-language", "language", "dc.language", "dcterms.language", limit=50))
     )
+
+
+def _days_apart(a: str, b: str) -> int:
+    """Calendar days between the days written in two ISO dates (each in its own offset)."""
+    try:
+        return abs((datetime.fromisoformat(a[:10]) - datetime.fromisoformat(b[:10])).days)
+    except ValueError:
+        return 0
 
 
 def _iso_before(a: str, b: str) -> bool:

@@ -86,3 +86,27 @@ def test_comments_after_the_article_are_cut() -> None:
     text = clean_html_tree(parse_html(html)).text
     assert "Paragraph 5." in text
     assert "I disagree" not in text and "Great read" not in text
+
+
+def test_spaces_collapse_runs_and_single_exotic_spaces_but_keep_line_breaks() -> None:
+    from pagescrub.tasks.clean_html import _SPACES
+
+    assert _SPACES.sub(" ", "a b") == "a b"
+    assert _SPACES.sub(" ", "a  \t b") == "a b"
+    assert _SPACES.sub(" ", "a\tb\u00a0c\u2009d\u200be") == "a b c d e"
+    assert _SPACES.sub(" ", "a \n b") == "a \n b"  # newlines separate lines in tree_to_text
+    root = lxml.html.fragment_fromstring("<div><p>One\ttwo\u00a0three  four</p></div>")
+    assert tree_to_text(root) == "One two three four"
+
+
+def test_contact_pattern_finds_addresses_and_is_linear_on_long_words() -> None:
+    import time
+
+    from pagescrub.tasks.clean_html import _CONTACT
+
+    assert _CONTACT.search("Write to jane.doe+news@example.org now").group(0) == "jane.doe+news@example.org"
+    assert _CONTACT.search("See www.twitter.com/janedoe") is not None
+    assert _CONTACT.search("ping @janedoe") is not None
+    started = time.perf_counter()
+    assert _CONTACT.search("x" * 200_000 + " and more") is None
+    assert time.perf_counter() - started < 0.5  # without the lookbehind: quadratic, minutes

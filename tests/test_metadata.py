@@ -447,3 +447,80 @@ def test_detect_language(text: str, expected: str) -> None:
 @pytest.mark.parametrize("text", ["", "short", "12345 67890 !!! ???", None])
 def test_detect_language_abstains_on_too_little_text(text: str | None) -> None:
     assert detect_language(text) is None  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------- rules of issue 3
+
+
+def test_organisation_author_yields_to_a_byline_naming_a_person() -> None:
+    # The site signs its own article in the structured data (typed Person by its CMS).
+    site = '<meta property="og:site_name" content="Heart Health Foundation">'
+    data = {"@type": "Article", "headline": "Eat well", "author": {"@type": "Person", "name": "Heart Health Foundation"}}
+    body = "<article><h1>Eat well</h1><p class='byline'>By Tracy Parker</p><p>Text.</p></article>"
+    md = extract_html_metadata(page(head=site + ld(data), body=body), "https://hhf.example/eat-well")
+    assert md.authors == ["Tracy Parker"]
+    # A personal site signing with its owner's name is a person: a byline elsewhere does not override.
+    owner = '<meta property="og:site_name" content="Ash Writer">'
+    data["author"] = {"@type": "Person", "name": "Ash Writer"}
+    md = extract_html_metadata(page(head=owner + ld(data), body=body), "https://ashwriter.example/post")
+    assert md.authors == ["Ash Writer"]
+    # An organisation and no byline: the organisation signs.
+    data["author"] = {"@type": "Organization", "name": "Heart Health Foundation"}
+    md = extract_html_metadata(page(head=site + ld(data), body="<article><p>Text.</p></article>"), "https://hhf.example/a")
+    assert md.authors == ["Heart Health Foundation"]
+
+
+def test_shown_publication_date_wins_over_markup_naming_another_day() -> None:
+    head = '<meta property="article:published_time" content="2024-05-20T10:00:00+00:00">'
+    body = "<article><h1>Headline</h1><div class='meta'>By Kim Park, Published: April 26, 2023</div><p>Text.</p></article>"
+    md = extract_html_metadata(page(head=head, body=body))
+    assert md.published_at == "2023-04-26T00:00:00+00:00"
+
+
+def test_shown_date_one_day_off_keeps_the_exact_markup_time() -> None:
+    head = '<meta property="article:published_time" content="2024-05-20T23:30:00+00:00">'
+    body = "<article><div>Published May 21, 2024</div><p>Text.</p></article>"
+    md = extract_html_metadata(page(head=head, body=body))
+    assert md.published_at == "2024-05-20T23:30:00+00:00"  # the same moment in the site's time zone
+
+
+def test_unlabelled_date_beside_an_update_is_the_publication() -> None:
+    body = "<article><h1>Headline</h1><div class='byline'>April 26, 2024 <span>Updated on: October 28, 2024</span></div><p>Text.</p></article>"
+    md = extract_html_metadata(page(body=body), "https://example.com/story")
+    assert md.published_at == "2024-04-26T00:00:00+00:00"
+    assert md.modified_at == "2024-10-28T00:00:00+00:00"
+
+
+def test_shown_update_alone_is_never_the_publication() -> None:
+    head = '<meta property="article:published_time" content="2020-03-11T14:49:33+00:00">'
+    body = "<article><div>Last updated: Jul 22, 2021</div><p>Text.</p></article>"
+    md = extract_html_metadata(page(head=head, body=body))
+    assert md.published_at == "2020-03-11T14:49:33+00:00"
+    assert md.modified_at == "2021-07-22T00:00:00+00:00"
+
+
+def test_shown_dates_in_comments_sidebars_and_author_boxes_are_ignored() -> None:
+    head = '<meta property="article:published_time" content="2024-05-20T10:00:00+00:00">'
+    body = (
+        "<article><p>Text.</p></article>"
+        "<aside><div>Published January 3, 2022</div></aside>"
+        "<div class='comments'><div>Posted on March 1, 2023</div></div>"
+        "<div class='author-card'>Jo Bloggs · Last published Apr 8, 2021</div>"
+    )
+    md = extract_html_metadata(page(head=head, body=body))
+    assert md.published_at == "2024-05-20T10:00:00+00:00"
+
+
+def test_htmldate_scans_free_text_only_on_pages_up_to_a_million_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    import htmldate
+
+    calls: list[bool] = []
+
+    def fake_find_date(tree: object, **kwargs: object) -> None:
+        calls.append(bool(kwargs["extensive_search"]))
+        return None
+
+    monkeypatch.setattr(htmldate, "find_date", fake_find_date)
+    extract_html_metadata(page(body="<p>" + "word " * 1000 + "</p>"))
+    extract_html_metadata(page(body="<p>" + "word " * 210_000 + "</p>"))
+    assert calls == [True, False]
