@@ -24,10 +24,23 @@ serializable (and hashable for Prefect's cache keys). Where the name is unknown
 (a Dask worker, a process of Prefect's process-pool runner, a call outside a
 flow run) the batch is cleaned in the calling process, which is what those
 runners are for.
+
+Hard limits in the worker processes. A page may use ``PAGE_CPU_SECONDS`` of
+CPU (env ``PAGESCRUB_PAGE_CPU_SECONDS``, default 10): a profiling timer
+interrupts it and it fails ``too slow``, while the worker goes on with the
+next page. The extraction's own budget (checked between steps) catches most
+slow pages first; this one also stops a step that never ends. Python code is
+interrupted where it is; a call into C that never looks at signals (a parse in
+libxml2) is killed by ``RLIMIT_CPU`` at twice the limit plus a second, and the
+page then fails as a worker that died. Each worker also gets 2 GB of address
+space (``RLIMIT_AS``): a page that needs more fails, the run goes on. Pages
+cleaned outside the pool (Dask workers, the in-process path) have only the
+extraction's budget: a signal timer belongs to a process, not to a thread.
 """
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import signal
@@ -49,13 +62,21 @@ from prefect.cache_policies import NO_CACHE
 
 from .extract import ExtractionError, extract_article
 from .fetch import FetchResult, validators_from_result
-from .load import DEFAULT_MAX_BYTES, LoadError, PageInput, read_page_bytes
+from .load import DEFAULT_MAX_BYTES, LoadError, PageInput, read_page_bytes, redact_secrets
 from .record import RecordInvalid, build_record, record_id
 from .store import RawSnapshot, Store, StoreError, StoreOptions, open_store, raw_meta_key, snapshot
 
+try:
+    import resource
+except ImportError:  # not POSIX: no rlimits, and no setitimer either
+    resource = None  # type: ignore[assignment]
+
 __all__ = [
+    "PAGE_CPU_SECONDS",
+    "WORKER_MEMORY_BYTES",
     "CleaningPool",
     "PageResult",
+    "PageTooSlow",
     "available_cpus",
     "clean_batch",
     "clean_bytes",
@@ -70,6 +91,7 @@ __all__ = [
     "reclean_batch",
     "reclean_page",
     "release_sources",
+    "too_slow_reason",
     "write_page",
 ]
 
@@ -129,6 +151,8 @@ def clean_bytes(
         result.entry.update(title=result.record["title"], words=result.record["word_count"], method=article.method)
     except (ExtractionError, RecordInvalid) as exc:
         _fail(result, page, stage, exc.reason)
+    except MemoryError:  # over a worker's RLIMIT_AS: this page, not the run
+        _fail(result, page, stage, "too large: out of memory while cleaning")
     except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
         _fail(result, page, stage, _internal(stage, exc))
     result.entry["ms"] = _ms(started)
@@ -181,7 +205,8 @@ def reclean_page(raw_id: str, source: Store) -> PageResult:
         data = snap.data()
     except (StoreError, OSError, EOFError, ValueError, TypeError) as exc:
         result = PageResult({"input": source.location(raw_meta_key(raw_id)), "id": raw_id})
-        result.entry.update(status="failed", stage="load", reason=f"raw snapshot unreadable: {getattr(exc, 'reason', None) or exc}")
+        why = redact_secrets(f"raw snapshot unreadable: {getattr(exc, 'reason', None) or exc}")
+        result.entry.update(status="failed", stage="load", reason=why)
         result.entry["ms"] = _ms(started)
         return result  # no failure record: the snapshot, not the page, is what is broken
     meta = snap.meta
@@ -197,6 +222,7 @@ def _entry(page: PageInput) -> dict[str, Any]:
 
 
 def _fail(result: PageResult, page: PageInput, stage: str, reason: str) -> None:
+    reason = redact_secrets(reason)  # an exception's text may quote a URL with its credentials
     result.entry.update(status="failed", stage=stage, reason=reason)
     result.failure = {
         "id": result.entry["id"],
@@ -251,7 +277,7 @@ def write_page(store: Store, result: PageResult) -> tuple[dict[str, Any], int, i
             wrote = store.put_failed(result.failure)
             objects, nbytes = objects + wrote.objects, nbytes + wrote.nbytes
     except (StoreError, OSError) as exc:
-        why = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        why = redact_secrets(getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc))
         if entry.get("status") == "failed":  # the page failed anyway; say its own failure was not kept
             entry["reason"] += f" (and the failure record could not be written: {why})"
         else:
@@ -310,7 +336,39 @@ def _quota_v1(path: str) -> float | None:
     return None if quota <= 0 or period <= 0 else quota / period
 
 
-WORKER_DIED = "worker process died while cleaning this page (crashed, or killed: out of memory?)"
+WORKER_DIED = "worker process died while cleaning this page (crashed, or killed: out of memory, or stuck in C past the CPU limit?)"
+
+
+def _env_seconds(name: str, default: float) -> float:
+    """A number of seconds from the environment; 0 or less (or inf) turns the limit off, junk keeps the default."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    if math.isnan(value):
+        return default
+    return 0.0 if math.isinf(value) else value
+
+
+PAGE_CPU_SECONDS: float = _env_seconds("PAGESCRUB_PAGE_CPU_SECONDS", 10.0)
+"""CPU one page may use in a cleaning worker process (read at import; the pool passes it to its workers)."""
+WORKER_MEMORY_BYTES = 2 * 1024**3
+"""Address space of a cleaning worker process (about 300 MB once the cleaning code is imported)."""
+
+
+class PageTooSlow(BaseException):
+    """Raised in a worker by the CPU timer: a BaseException, so no ``except Exception`` on the way swallows it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Stopped:
+    """What a worker returns for a page it stopped: the pool turns it into the caller's failed result."""
+
+    reason: str
+
+
+def too_slow_reason(seconds: float) -> str:
+    return f"too slow: stopped after {seconds:g} s of CPU"
 
 
 class CleaningPool:
@@ -336,7 +394,8 @@ class CleaningPool:
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
+            max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started,
+            initargs=(PAGE_CPU_SECONDS, WORKER_MEMORY_BYTES),
         )
 
     def map(self, fn: Callable[[T], PageResult], items: Sequence[T], crashed: Callable[[T, str], PageResult]) -> list[PageResult]:
@@ -345,7 +404,7 @@ class CleaningPool:
         jobs: list[Future[PageResult] | None] = []
         for item in items:
             try:
-                jobs.append(executor.submit(fn, item))
+                jobs.append(executor.submit(_limited, fn, item))
             except (BrokenProcessPool, RuntimeError):  # broken by another batch's page, or shut down
                 jobs.append(None)
         out = []
@@ -353,7 +412,7 @@ class CleaningPool:
             try:
                 if job is None:
                     raise BrokenProcessPool("not submitted")
-                out.append(job.result())
+                out.append(_settled(job.result(), item, crashed))
             except BrokenProcessPool:
                 out.append(self._alone(fn, item, executor, crashed))
             except Exception as exc:  # noqa: BLE001 - a result that did not come back (pickling): one page, not the run
@@ -369,7 +428,7 @@ class CleaningPool:
                 broken.shutdown(wait=False, cancel_futures=True)
             executor = self._executor
             try:
-                return executor.submit(fn, item).result()
+                return _settled(executor.submit(_limited, fn, item).result(), item, crashed)
             except BrokenProcessPool:
                 self._executor = self._start()
                 executor.shutdown(wait=False, cancel_futures=True)
@@ -381,9 +440,70 @@ class CleaningPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _worker_started() -> None:
+def _settled(result: PageResult | _Stopped, item: T, crashed: Callable[[T, str], PageResult]) -> PageResult:
+    return crashed(item, result.reason) if isinstance(result, _Stopped) else result
+
+
+# In a worker process only: the limits of its pages.
+_cpu_seconds = 0.0
+_armed = False
+
+
+def _worker_started(cpu_seconds: float = 0.0, memory_bytes: int = 0) -> None:
+    """Set a worker's limits; never called in the flow's process, whose threads the limits would hit."""
+    global _cpu_seconds
     # Ctrl-C reaches the whole process group: the flow's process stops the run and its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if cpu_seconds > 0 and hasattr(signal, "setitimer") and resource is not None:
+        signal.signal(signal.SIGPROF, _cpu_exceeded)
+        _cpu_seconds = cpu_seconds
+        _soft_limit("RLIMIT_CORE", 0)  # a worker killed by RLIMIT_CPU leaves no core file behind
+    if memory_bytes > 0:
+        _soft_limit("RLIMIT_AS", memory_bytes)
+
+
+def _soft_limit(name: str, value: int) -> None:
+    """Set a soft rlimit to ``value`` (capped by the hard one); skipped where the platform has none or refuses."""
+    which = getattr(resource, name, None) if resource is not None else None
+    if which is None:
+        return
+    try:
+        _, hard = resource.getrlimit(which)
+        resource.setrlimit(which, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
+    except (ValueError, OSError):  # refused (macOS for RLIMIT_AS): run without it
+        pass
+
+
+def _cpu_exceeded(signum: int, frame: object) -> None:
+    global _armed
+    if _armed:  # once per page: a late signal never lands outside the page it was set for
+        _armed = False
+        raise PageTooSlow
+
+
+def _limited(fn: Callable[[T], PageResult], item: T) -> PageResult | _Stopped:
+    """``fn(item)`` in a worker, stopped once it has used ``_cpu_seconds`` of CPU."""
+    global _armed
+    seconds = _cpu_seconds
+    if seconds <= 0:
+        return fn(item)
+    _cpu_backstop(seconds)
+    try:
+        try:
+            _armed = True
+            signal.setitimer(signal.ITIMER_PROF, seconds)
+            return fn(item)
+        finally:
+            _armed = False
+            signal.setitimer(signal.ITIMER_PROF, 0)
+    except PageTooSlow:
+        return _Stopped(too_slow_reason(seconds))
+
+
+def _cpu_backstop(seconds: float) -> None:
+    """Let the kernel kill the worker (SIGXCPU) if this page stays in C, out of the timer's reach, past 2x + 1 s."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _soft_limit("RLIMIT_CPU", math.ceil(usage.ru_utime + usage.ru_stime + 2 * seconds + 1))
 
 
 _pools: dict[str, CleaningPool] = {}

@@ -13,6 +13,11 @@ Keys come from the stable record id (validated hex) or from names passed
 through ``safe_name``: nothing a URL or a file name contains can make a key
 leave the output prefix. Every object appears whole: local files are written
 to a temporary file and renamed, an S3 PUT is atomic.
+
+A local folder keeps its temporary files (and the manifest's spool of page
+entries) in ``.writing/``, each named ``<pid>@<host>-<random>``: a run killed
+with SIGKILL cannot remove its own, so the next run's ``ensure`` removes those
+whose process is gone (same host, pid not alive), and never a live one's.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import hashlib
 import json
 import os
 import re
-import tempfile
+import secrets
+import socket
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,6 +72,12 @@ _SAFE_ID = re.compile(r"^[0-9a-f]{8,64}$")
 _SAFE_EXT = re.compile(r"^[a-z0-9]{1,8}$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 100
+_WRITING = ".writing"
+"""Folder, under a local store, of the temporary files of atomic writes and manifest spools."""
+_HOST = re.sub(r"[^A-Za-z0-9.-]+", "_", socket.gethostname()) or "localhost"
+_IMPORTED = time.time()
+"""Files with this process's pid but older than this belong to a dead process that had the same pid."""
+_OWNED = re.compile(r"^(?P<pid>[0-9]{1,10})@(?P<host>.+)-[0-9a-f]{16}\.(?:tmp|pages\.jsonl)$")
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -438,24 +451,51 @@ class LocalStore(Store):
         self.root = Path(root)
         self.options = options or StoreOptions()
         self.url = str(self.root)
+        self._writing = self.root / _WRITING
 
     def __repr__(self) -> str:
         return f"LocalStore({self.url!r})"
 
     def ensure(self, *, writable: bool = True) -> None:
-        """Create the layout, failing early (before any page) if the folder is not writable."""
+        """Create the layout, failing early (before any page) if the folder is not writable.
+
+        Also removes what killed runs left in ``.writing/`` (see ``sweep_orphans``).
+        """
         if not writable:
             if not self.root.is_dir():
                 raise StoreConfigError(f"no such store folder: {self.root}")
             return
         try:
-            for sub in ("articles", "raw", "failed", "runs", "state"):
+            for sub in ("articles", "raw", "failed", "runs", "state", _WRITING):
                 (self.root / sub).mkdir(parents=True, exist_ok=True)
-            probe = self.root / "runs" / f".probe-{os.getpid()}-{threading.get_ident()}"
-            probe.write_bytes(b"")
+            fd, probe = _create_owned(self._writing, ".tmp")  # swept like any other if killed right here
+            os.close(fd)
             probe.unlink()
         except OSError as exc:
             raise StoreConfigError(f"cannot write to {self.root}: {exc.strerror or exc}") from None
+        self.sweep_orphans()
+
+    def sweep_orphans(self) -> list[str]:
+        """Remove the temporary files of dead processes of this host; returns the names removed.
+
+        A file of another host (a shared network folder) or of a live process
+        (a concurrent run on the same store) is never touched: only the owner
+        can know it is abandoned.
+        """
+        removed: list[str] = []
+        try:
+            with os.scandir(self._writing) as it:
+                names = [e.name for e in it if e.is_file(follow_symlinks=False)]
+        except (FileNotFoundError, NotADirectoryError):
+            return removed
+        for name in names:
+            if _orphaned(self._writing / name):
+                try:
+                    (self._writing / name).unlink()
+                except FileNotFoundError:
+                    continue  # renamed into place or swept meanwhile
+                removed.append(name)
+        return removed
 
     def article_path(self, record_id: str) -> Path:
         return self._path(article_key(record_id))
@@ -476,7 +516,7 @@ class LocalStore(Store):
             return None
 
     def _put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str] | None = None) -> None:
-        _atomic_write(self._path(key), data)
+        _atomic_write(self._path(key), data, tmp_dir=self._writing)
 
     def _delete(self, key: str) -> None:
         try:
@@ -489,7 +529,7 @@ class LocalStore(Store):
             yield path.relative_to(self.root).as_posix()
 
     def manifest(self, run_id: str) -> ManifestWriter:
-        return ManifestWriter(self.root / "runs", safe_name(run_id))
+        return ManifestWriter(self.root / "runs", safe_name(run_id), spool=self._writing)
 
 
 def _walk_files(folder: Path) -> Iterator[Path]:
@@ -508,15 +548,67 @@ def _walk_files(folder: Path) -> Iterator[Path]:
             yield Path(entry.path)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, *, tmp_dir: Path | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_file(path) as fh:
+    with _atomic_file(path, tmp_dir=tmp_dir) as fh:
         fh.write(data)
 
 
+def _owned_name(suffix: str) -> str:
+    """``<pid>@<host>-<random><suffix>``: who wrote a temporary file, so a later run can tell if it is abandoned."""
+    return f"{os.getpid()}@{_HOST}-{secrets.token_hex(8)}{suffix}"
+
+
+def _create_owned(folder: Path, suffix: str) -> tuple[int, Path]:
+    """A new file in ``folder`` (created if missing), named after this process, opened for writing (mode 0600)."""
+    for attempt in range(3):
+        path = folder / _owned_name(suffix)
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), path
+        except FileNotFoundError:
+            if attempt:
+                raise
+            folder.mkdir(parents=True, exist_ok=True)  # first write to a store that did not run ensure()
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def _orphaned(path: Path) -> bool:
+    """A temporary file written by a process of this host that no longer runs."""
+    found = _OWNED.match(path.name)
+    if found is None or found["host"] != _HOST:
+        return False
+    pid = int(found["pid"])
+    if pid == os.getpid():  # ours, unless an earlier process had our pid (a container's restarted job)
+        try:
+            return path.stat().st_mtime < _IMPORTED - 1.0
+        except FileNotFoundError:
+            return False
+    return not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (or cannot be known: then it is treated as alive)."""
+    if pid <= 0 or os.name != "posix":  # on Windows os.kill(pid, 0) would terminate the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user
+        return True
+    try:  # a killed process its parent has not reaped yet still answers kill(0): a zombie writes nothing
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:  # not Linux, or gone meanwhile
+        return True
+
+
 @contextmanager
-def _atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _atomic_file(path: Path, *, tmp_dir: Path | None = None) -> Iterator[IO[bytes]]:
+    """Write ``path`` whole or not at all: into a temporary file in ``tmp_dir`` (same file system), then renamed."""
+    fd, tmp = _create_owned(tmp_dir or path.parent, ".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -542,12 +634,16 @@ class ManifestWriter:
     passes ``publish``, which sends the finished file and returns its location.
     """
 
-    def __init__(self, folder: Path, run_id: str, publish: Callable[[Path], str] | None = None) -> None:
+    def __init__(
+        self, folder: Path, run_id: str, publish: Callable[[Path], str] | None = None, *, spool: Path | None = None
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{run_id}.json"
         self._publish = publish
-        self._pages_path = folder / f".{run_id}.pages.jsonl"
-        self._pages = open(self._pages_path, "w", encoding="utf-8")
+        self._spool = spool or folder
+        """Where the page entries and the manifest's temporary file go (a local store's ``.writing/``)."""
+        fd, self._pages_path = _create_owned(self._spool, ".pages.jsonl")
+        self._pages = open(fd, "w", encoding="utf-8")
         self._lock = threading.Lock()
 
     def add(self, entry: dict[str, Any]) -> None:
@@ -559,7 +655,7 @@ class ManifestWriter:
         """Write ``summary`` plus the ``pages`` list as one JSON object; returns where it is."""
         self._pages.close()
         head = json.dumps(summary, ensure_ascii=False, indent=1)
-        with _atomic_file(self.path) as out, open(self._pages_path, encoding="utf-8") as pages:
+        with _atomic_file(self.path, tmp_dir=self._spool) as out, open(self._pages_path, encoding="utf-8") as pages:
             out.write(head[:-1].rstrip().encode("utf-8"))
             out.write(b',\n "pages": [' if summary else b'\n "pages": [')
             first = True

@@ -400,6 +400,61 @@ def test_hard_wrapped_paragraphs_are_joined() -> None:
 
 
 # --------------------------------------------------------------------------- #
+# Scripts without spaces (Chinese, Japanese)
+# --------------------------------------------------------------------------- #
+
+ZH_BODY = [
+    "市政府今天宣布，新的地铁线路将于明年春季正式开通运营。这条线路全长三十二公里，共设二十四个车站。",
+    "交通部门负责人在新闻发布会上表示，项目建设历时五年，总投资超过两百亿元。",
+    "开通后，预计每天可运送乘客约六十万人次，将大大缓解地面交通的压力。市民对此普遍表示欢迎！",
+]
+ZH_CHROME = ["首页 | 新闻 | 体育 | 财经", "分享到：微信 微博", "相关新闻", "公交线路下月调整", "机场快线站点公布",
+             "© 2024 海港日报 版权所有"]
+
+
+def test_chinese_capture_keeps_the_body_and_drops_the_chrome() -> None:
+    """No spaces and full-width terminals: the paragraphs are prose, the menu, share bar, related
+    headlines and footer are not, and the title and date line are found as in an English capture.
+    (The chrome phrase lists are English: a Chinese share bar between two paragraphs would stay.)"""
+    capture = "\n\n".join([ZH_CHROME[0], "新地铁线路明年开通", "2024年3月1日 10:30", *ZH_BODY, *ZH_CHROME[1:]])
+    article = clean_text_capture(capture)
+    assert article.text == "\n\n".join(ZH_BODY)
+    assert article.title == "新地铁线路明年开通"
+    assert article.date_text == "2024年3月1日 10:30"
+    assert not [line for line in ZH_CHROME if line in article.text]
+
+
+def test_japanese_capture_keeps_the_body_and_drops_the_chrome() -> None:
+    article = _capture("""
+        ホーム | ニュース | スポーツ
+
+        新しい地下鉄路線が来年開業へ
+
+        市は今日、新しい地下鉄路線が来年の春に正式に開業すると発表した。路線の全長は三十二キロだ。
+
+        交通局の担当者は記者会見で、工事には五年かかり、総投資額は二千億円を超えたと述べた。
+
+        関連ニュース
+
+        駅前の再開発が始まる
+
+        © 2024 みなと新聞 All rights reserved.
+    """)
+    assert article.text.startswith("市は今日、") and article.text.endswith("超えたと述べた。")
+    assert article.text.count("\n\n") == 1
+    assert article.title == "新しい地下鉄路線が来年開業へ"
+    assert article.site_name == "みなと新聞"
+
+
+def test_a_short_chinese_line_or_one_without_a_terminal_is_not_prose() -> None:
+    """The same thresholds as for English: a headline-length line, or a long one that does not end a
+    sentence, is not an article (the page is rejected as having no prose)."""
+    assert clean_text_capture("今天天气很好。\n\n明天也很好。").text == ""  # two sentences of 6 characters
+    assert clean_text_capture("\n\n".join(p.rstrip("。！") for p in ZH_BODY)).text == ""
+    assert clean_text_capture("\n\n".join(ZH_BODY)).text != ""
+
+
+# --------------------------------------------------------------------------- #
 # Robustness and speed
 # --------------------------------------------------------------------------- #
 
@@ -415,6 +470,8 @@ def test_hard_wrapped_paragraphs_are_joined() -> None:
         pytest.param(("x" * 60 + "\n" + "y" * 60 + "\n") * 20_000, id="40k-wrapped-lines"),
         pytest.param("  • a\n" + "      continuation\n" * 50_000, id="50k-bullet-continuations"),
         pytest.param("", id="empty"),
+        pytest.param("汉字" * 1_000_000 + "。", id="2M-CJK-single-sentence"),
+        pytest.param(("新闻" * 40 + "。\n") * 20_000, id="20k-CJK-sentences"),
     ],
 )
 def test_pathological_input_is_fast_and_does_not_crash(capture: str) -> None:

@@ -10,6 +10,10 @@ import gzip
 import hashlib
 import json
 import os
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -351,3 +355,93 @@ def test_open_store_picks_by_url(tmp_path: Path) -> None:
         open_store("gs://bucket/x")
     digest = hashlib.sha256(b"x").hexdigest()  # ids are hex; a path that looks like one is still a path
     assert isinstance(open_store(str(tmp_path / digest)), LocalStore)
+
+
+# -- temporary files of a local store: where they go, and who sweeps them ------------------------------
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_local_writes_go_through_writing_folder_named_after_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalStore(tmp_path)
+    store.ensure()
+    renamed: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def spy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        renamed.append((os.fspath(src), os.fspath(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    rec = build_record(_article(), _page())
+    store.put_article(rec)
+    writer = store.manifest("run-1")
+    spool = list((tmp_path / ".writing").iterdir())  # the manifest's spool of page entries, while the run goes
+    writer.close({"run_id": "run-1"})
+    assert [Path(d) for _, d in renamed] == [store.article_path(rec["id"]), tmp_path / "runs" / "run-1.json"]
+    for src, _ in renamed:
+        assert Path(src).parent == tmp_path / ".writing"
+        assert re.fullmatch(rf"{os.getpid()}@[^/@]+-[0-9a-f]{{16}}\.tmp", Path(src).name), src
+    assert [p.name.endswith(".pages.jsonl") and p.name.startswith(f"{os.getpid()}@") for p in spool] == [True]
+    assert list((tmp_path / ".writing").iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["run-1.json"]
+
+
+def test_ensure_sweeps_temporary_files_of_dead_processes_only(tmp_path: Path) -> None:
+    from pagescrub.tasks import store as store_module
+
+    store = LocalStore(tmp_path)
+    store.ensure()
+    writing = tmp_path / ".writing"
+    host = store_module._HOST
+    dead, token = _dead_pid(), "0123456789abcdef"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        names = {
+            "dead": f"{dead}@{host}-{token}.tmp",
+            "dead_spool": f"{dead}@{host}-{token}.pages.jsonl",
+            "live": f"{sleeper.pid}@{host}-{token}.tmp",  # a concurrent run on this host
+            "other_host": f"{dead}@elsewhere.example-{token}.tmp",  # a shared folder: not ours to judge
+            "mine": f"{os.getpid()}@{host}-{token}.tmp",  # this process, writing right now
+            "reused_pid": f"{os.getpid()}@{host}-{'f' * 16}.tmp",  # an earlier process that had our pid
+            "unknown": "notes.txt",
+        }
+        for name in names.values():
+            (writing / name).write_bytes(b"partial")
+        old = store_module._IMPORTED - 3600
+        os.utime(writing / names["reused_pid"], (old, old))
+        store.ensure()
+        assert sorted(p.name for p in writing.iterdir()) == sorted(
+            names[k] for k in ("live", "other_host", "mine", "unknown")
+        )
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert sorted(store.sweep_orphans()) == [names["live"]]  # its process is gone now
+
+
+def test_a_killed_writer_leaves_nothing_after_the_next_ensure(tmp_path: Path) -> None:
+    """SIGKILL between the temporary file and its rename (what test_kill_restart does to a whole run)."""
+    code = (
+        "import os, signal, sys\n"
+        "from pagescrub.tasks import store as s\n"
+        "st = s.LocalStore(sys.argv[1]); st.ensure()\n"
+        "w = st.manifest('killed'); w.add({'input': 'x'})\n"
+        "real = os.replace\n"
+        "os.replace = lambda a, b: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "st.put_state('validators', b'v')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    left = sorted(p.name.rsplit(".", 1)[-1] for p in (tmp_path / ".writing").iterdir())
+    assert left == ["jsonl", "tmp"]  # the spool and the state file's temporary copy
+    LocalStore(tmp_path).ensure()
+    assert list((tmp_path / ".writing").iterdir()) == []
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

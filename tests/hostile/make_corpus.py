@@ -523,9 +523,8 @@ CASES: list[Case] = [
          {"language": "ru", "contains": ["Городские власти"]}, note="Russian article"),
     Case("chinese-gb18030-undeclared.txt",
          lambda: ("新地铁线路明年开通\n\n" + CHINESE.replace("交通部门", "\n\n交通部门")).encode("gb18030"), "record", "",
-         {"language": "zh", "contains": ["市政府今天宣布"]}, note="a Chinese text capture in GB18030, undeclared",
-         known_issue="clean_text measures prose in spaces and Latin letters: a Chinese capture has no prose "
-         "(patch for tasks/clean_text.py in the issue 9 report)"),
+         {"language": "zh", "contains": ["市政府今天宣布", "交通部门负责人"]},
+         note="a Chinese text capture in GB18030, undeclared"),
 ]
 
 
