@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -55,6 +55,7 @@ __all__ = [
     "TASK_RUNNERS",
     "cleaned",
     "completed_in_turn",
+    "in_input_order",
     "release",
     "log_summary",
     "publish_artifacts",
@@ -128,8 +129,13 @@ def cleaned(
     next batch is only read from ``batches`` when a slot frees, so inputs are
     never listed whole. ``submit`` returns a Prefect future or a
     ``concurrent.futures`` one.
+
+    Batches come out in input order, not as they finish: near-duplicate links
+    (first seen wins) and the manifest must not depend on which worker was
+    faster, or a rerun after a kill would relink and rewrite what was stored.
+    A slow batch holds at most ``max_in_flight`` finished ones behind it.
     """
-    for _item, future in completed_in_turn(submit, batches, max_in_flight):
+    for _item, future in in_input_order(submit, batches, max_in_flight):
         results = future.result()
         yield results
         release(results)
@@ -145,6 +151,23 @@ def release(results: list[PageResult]) -> None:
     stayed in memory until then (+340 MB over 5,000 pages).
     """
     results.clear()
+
+
+def in_input_order(
+    submit: Callable[[int, T], Any], items: Iterable[T], max_in_flight: int
+) -> Iterator[tuple[T, Any]]:
+    """Submit ``items``, at most ``max_in_flight`` at once; yield each with its finished future, in order."""
+    pending: deque[tuple[T, Any]] = deque()
+    for index, item in enumerate(items):
+        pending.append((item, submit(index, item)))
+        if len(pending) >= max(1, max_in_flight):
+            oldest = pending.popleft()
+            oldest[1].result()  # no done-callbacks: nothing keeps a finished future alive
+            yield oldest
+    while pending:
+        oldest = pending.popleft()
+        oldest[1].result()
+        yield oldest
 
 
 def completed_in_turn(
@@ -332,7 +355,9 @@ class RunWriter:
         return report
 
     def abort(self) -> None:
+        """The run failed: stop writing and drop the spooled entries (a rerun accounts for every input)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.manifest.discard()
 
 
 @flow(

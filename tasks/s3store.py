@@ -35,7 +35,17 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from .store import ManifestWriter, Store, StoreConfigError, StoreOptions, StoreUnavailable, _check_key, run_key, safe_name
+from .store import (
+    ManifestWriter,
+    Store,
+    StoreConfigError,
+    StoreOptions,
+    StoreUnavailable,
+    _check_key,
+    run_key,
+    safe_name,
+    sweep_orphans,
+)
 
 __all__ = ["S3Store", "parse_s3_url"]
 
@@ -66,6 +76,13 @@ def parse_s3_url(url: str) -> tuple[str, str]:
         raise ValueError(f"invalid S3 prefix in {url!r}: no '.', '..' or control characters")
     return bucket, "".join(f"{p}/" for p in parts)
 
+
+
+def spool_folder() -> Path:
+    """The local folder where S3 runs spool their manifests (S3 has no append)."""
+    folder = Path(tempfile.gettempdir()) / "pagescrub-spool"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
 
 class S3Store(Store):
     """An ``s3://bucket/prefix/`` store. One boto3 client, shared by the writer's threads (clients are thread-safe)."""
@@ -113,6 +130,7 @@ class S3Store(Store):
                 )
         except StoreUnavailable as exc:
             raise StoreUnavailable(f"cannot reach bucket {self.bucket!r}: {exc.reason}") from None
+        sweep_orphans(spool_folder())  # manifest spools of killed runs on this machine
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -173,8 +191,10 @@ class S3Store(Store):
 
         If the upload fails the manifest stays on local disk and its path is
         returned, so a run against a store that went down still says what it did.
+        The spool's files are named after their process (``pid@host``), so
+        ``ensure`` can sweep those of a killed run.
         """
-        spool = Path(tempfile.mkdtemp(prefix="pagescrub-manifest-"))
+        spool = spool_folder()
         key = run_key(run_id)
 
         def publish(path: Path) -> str:
@@ -191,13 +211,11 @@ class S3Store(Store):
                 kept.mkdir(parents=True, exist_ok=True)
                 target = kept / f"{safe_name(self.bucket)}-{path.name}"
                 path.replace(target)
-                spool.rmdir()
                 return str(target)
             path.unlink()
-            spool.rmdir()
             return f"s3://{self.bucket}/{full}"
 
-        return ManifestWriter(spool, safe_name(run_id), publish)
+        return ManifestWriter(spool, f"{safe_name(run_id)}-{uuid.uuid4().hex[:8]}", publish, spool=spool)
 
     # -- retries and classification ---------------------------------------------------------
 

@@ -476,26 +476,8 @@ class LocalStore(Store):
         self.sweep_orphans()
 
     def sweep_orphans(self) -> list[str]:
-        """Remove the temporary files of dead processes of this host; returns the names removed.
-
-        A file of another host (a shared network folder) or of a live process
-        (a concurrent run on the same store) is never touched: only the owner
-        can know it is abandoned.
-        """
-        removed: list[str] = []
-        try:
-            with os.scandir(self._writing) as it:
-                names = [e.name for e in it if e.is_file(follow_symlinks=False)]
-        except (FileNotFoundError, NotADirectoryError):
-            return removed
-        for name in names:
-            if _orphaned(self._writing / name):
-                try:
-                    (self._writing / name).unlink()
-                except FileNotFoundError:
-                    continue  # renamed into place or swept meanwhile
-                removed.append(name)
-        return removed
+        """Remove the temporary files of dead processes of this host from ``.writing/`` (see ``sweep_orphans``)."""
+        return sweep_orphans(self._writing)
 
     def article_path(self, record_id: str) -> Path:
         return self._path(article_key(record_id))
@@ -572,6 +554,29 @@ def _create_owned(folder: Path, suffix: str) -> tuple[int, Path]:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name in {folder}")
+
+
+def sweep_orphans(folder: Path) -> list[str]:
+    """Remove the temporary files of dead processes of this host from ``folder``; returns the names removed.
+
+    A file of another host (a shared network folder) or of a live process
+    (a concurrent run on the same store) is never touched: only the owner
+    can know it is abandoned.
+    """
+    removed: list[str] = []
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if e.is_file(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for name in names:
+        if _orphaned(folder / name):
+            try:
+                (folder / name).unlink()
+            except FileNotFoundError:
+                continue  # renamed into place or swept meanwhile
+            removed.append(name)
+    return removed
 
 
 def _orphaned(path: Path) -> bool:
@@ -669,6 +674,11 @@ class ManifestWriter:
         if self._publish is None:
             return self.path
         return self._publish(self.path)
+
+    def discard(self) -> None:
+        """Drop the spooled entries of a run that ended in an error: it writes no manifest, its rerun does."""
+        self._pages.close()
+        self._pages_path.unlink(missing_ok=True)
 
 
 # -- settings block ----------------------------------------------------------------------------

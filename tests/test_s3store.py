@@ -197,3 +197,39 @@ def test_unreachable_endpoint_at_start_is_reported_before_any_page(aws_env: dict
     with pytest.raises(StoreUnavailable, match="EndpointConnectionError") as err:
         store.ensure()
     assert url in err.value.reason
+
+
+def test_manifest_spool_is_local_owned_and_swept_after_a_killed_run(
+    s3_bucket: str, s3_options: StoreOptions, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 has no append: entries spool on local disk, in files named after their process, so the
+    next run's ensure() removes what a killed run left; a failed run's discard() leaves nothing."""
+    import tempfile
+
+    from pagescrub.tasks import store as store_module
+
+    from .test_store import _dead_pid
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spool = tmp_path / "pagescrub-spool"
+    store = open_store(f"s3://{s3_bucket}/spool/", s3_options)
+    store.ensure()
+    writer = store.manifest("run-1")
+    writer.add({"input": "a", "status": "written"})
+    (pending,) = list(spool.iterdir())
+    assert pending.name.startswith(f"{__import__('os').getpid()}@") and pending.name.endswith(".pages.jsonl")
+    writer.discard()
+    assert list(spool.iterdir()) == []
+
+    killed = spool / f"{_dead_pid()}@{store_module._HOST}-0123456789abcdef.pages.jsonl"
+    killed.write_text('{"input": "b"}\n')
+    live = spool / f"1@{store_module._HOST}-0123456789abcdef.pages.jsonl"  # pid 1 runs
+    live.write_text("")
+    store.ensure()
+    assert sorted(p.name for p in spool.iterdir()) == [live.name]
+
+    done = store.manifest("run-2")
+    done.add({"input": "c", "status": "written"})
+    where = done.close({"run_id": "run-2"})
+    assert where == f"s3://{s3_bucket}/spool/runs/run-2.json"
+    assert sorted(p.name for p in spool.iterdir()) == [live.name]

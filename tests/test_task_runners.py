@@ -98,3 +98,26 @@ def test_a_batch_outside_a_flow_run_cleans_where_it_runs(tmp_path: Path) -> None
         result.record.pop("retrieved_at")
         result.entry.pop("ms")
     assert here[0].record == pooled[0].record and here[0].entry == pooled[0].entry
+
+
+def test_batches_come_out_in_input_order_whatever_finishes_first() -> None:
+    """Links (first seen wins) and manifests must not depend on which worker was faster."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pagescrub.flows.scrape import cleaned
+
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def work(index: int, batch: list[int]) -> list[int]:
+        with lock:
+            started.append(index)
+        time.sleep(0.05 * (5 - index % 5))  # later batches finish first
+        return [x * 10 for x in batch]
+
+    with ThreadPoolExecutor(4) as pool:
+        out = [list(r) for r in cleaned(lambda i, b: pool.submit(work, i, b), ([i] for i in range(12)), 4)]
+    assert out == [[i * 10] for i in range(12)]
+    assert len(started) == 12
