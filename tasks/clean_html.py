@@ -42,6 +42,9 @@ _PARSER.set_element_class_lookup(
     )
 )
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+# Browsers ignore </body> and </html>: what follows them still goes into the body. libxml2
+# stops there, and templates that close the document early lose the article after it.
+_DOC_END_TAGS = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
 
 # Elements that never carry article text.
 _DROP_TAGS = (
@@ -134,6 +137,7 @@ class CleanedBody:
 def parse_html(text: str) -> HtmlElement:
     """Parse a page once; every later step reads this tree (or a copy of it)."""
     text = _XML_DECL.sub("", text, count=1)
+    text = _DOC_END_TAGS.sub("", text)
     try:
         root = lxml.html.document_fromstring(text, parser=_PARSER)
     except (lxml.etree.ParserError, ValueError) as exc:
@@ -168,7 +172,9 @@ def clean_html_tree(tree: HtmlElement, url: str | None = None, authors: Sequence
     elif article is not None:
         region = _locate(work, article)
         grown = _expand(region, scores) if region is not None else None
-        if grown is not None and grown is not region and scores.total[grown] > 1.2 * _text_len(article):
+        if grown is not None and grown is region and not _dense_prose(region, scores):
+            grown = None
+        if grown is not None and scores.total[grown] > 1.2 * _text_len(article):
             article = copy.deepcopy(grown)
             article.tail = None
     if article is None:
@@ -609,6 +615,18 @@ def _expand(node: HtmlElement, scores: _ProseScores) -> HtmlElement:
             node = parent
         else:
             return node
+
+
+def _dense_prose(el: HtmlElement, scores: _ProseScores) -> bool:
+    """Whether a block is mostly prose with few links.
+
+    Readability keeps its best block and only those siblings it likes: sections of
+    one article laid out as sibling blocks lose all but a few. When the block
+    spanning its first and last paragraphs is prose through and through, the
+    sections it skipped are article too.
+    """
+    total = scores.total.get(el, 0)
+    return total > 0 and scores.prose.get(el, 0) >= 0.6 * total and scores.links.get(el, 0) <= 0.1 * total
 
 
 def _drop(el: HtmlElement) -> None:

@@ -110,3 +110,26 @@ def test_contact_pattern_finds_addresses_and_is_linear_on_long_words() -> None:
     started = time.perf_counter()
     assert _CONTACT.search("x" * 200_000 + " and more") is None
     assert time.perf_counter() - started < 0.5  # without the lookbehind: quadratic, minutes
+
+
+def test_text_after_an_early_end_of_document_is_kept() -> None:
+    """Browsers put what follows a premature </body></html> into the body; so must we."""
+    html = _page("<nav><a href='/'>Home</a></nav>") + f"\n<div class='post'>{_article()}</div>"
+    body = clean_html_tree(parse_html(html))
+    assert "Paragraph 4." in body.text
+
+
+def test_sections_readability_skips_inside_the_article_block_are_kept() -> None:
+    """Readability keeps the best block and the siblings it scores; a sibling whose
+    paragraphs sit deeper scores nothing and is dropped, though the article spans it."""
+    section = (
+        "<section><div><div><h2>Step two</h2>"
+        f"<p>Whisk the eggs with the sugar until pale, then fold in the flour a spoonful at a time. {PARA}</p>"
+        f"<p>Bake the sponge for twenty minutes and leave it to cool on a rack before slicing. {PARA}</p>"
+        "</div></div></section>"
+    )
+    last = "".join(f"<p>Step {i}: {PARA}</p>" for i in range(2))
+    html = _page(f'<div class="guide"><div>{_article(4)}</div>{section}<div>{last}</div></div>')
+    body = clean_html_tree(parse_html(html))
+    assert "Whisk the eggs" in body.text and "Bake the sponge" in body.text
+    assert "Paragraph 3." in body.text and "Step 1:" in body.text
