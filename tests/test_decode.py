@@ -77,6 +77,64 @@ def test_normalize_unicode_nfc_nbsp_and_controls() -> None:
     assert text == "Caf\u00e9 au lait\nnextline"
 
 
+def _normalize_unicode_reference(text: str) -> str:
+    """The one-regex-per-step implementation normalize_unicode replaced (for speed): same output."""
+    import re
+    import unicodedata
+
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]", "", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\u00ad", "").replace("\u200b", "").replace("\ufeff", "")
+    return re.sub(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\u00a0\u2000-\u200a\u202f\u205f\u3000]", " ", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\t",
+        "a\tb",  # a lone tab stays
+        "a\t\tb",
+        "a \tb",
+        "a\t b",
+        "a \t \t  b",
+        "\t \t",
+        "a  \t\t   \t b\t",
+        "a\u00a0b",  # a lone exotic space becomes a space
+        "a\u00a0\tb",
+        "a\t\u2009\tb",
+        "a\u3000\u3000b",
+        "\u2000\u2001\u200a\u202f\u205f",
+        "a \u00ad b",  # removing the soft hyphen joins two spaces into a run
+        "a\t\u200b\tb",
+        "a\t\ufeffb",
+        "a\t\x00\tb",  # so does removing a control character
+        "x\r\n\ty\r\tz",
+        "\ufffe\uffff\x7f\x0b\x0c\x1f\x00",
+        "e\u0301 \u0301\u00a0\u0301",
+        "\U0001f600 \U0001f600\t\t\U0001f600",
+        "\n \n\t\n  \n",
+        "\u2028 \u1680 \x85 \u2029",  # not folded (not horizontal spaces of the set)
+        "     indented\n\t\t\ttabbed\n \t mixed " * 3,
+    ],
+)
+def test_normalize_unicode_matches_reference(text: str) -> None:
+    assert normalize_unicode(text) == _normalize_unicode_reference(text)
+
+
+def test_normalize_unicode_matches_reference_on_random_strings() -> None:
+    import random
+
+    rng = random.Random(7)
+    alphabet = ["a", " ", "  ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u2000", "\u2001", "\u2009", "\u200a",
+                "\u200b", "\u202f", "\u205f", "\u3000", "\u00ad", "\ufeff", "\x00", "\x0b", "\x7f", "\ufffe",
+                "e\u0301", "\u0301", "\u00e9", "\U0001f600", "\u2028", "\x85"]
+    for _ in range(20_000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 12)))
+        assert normalize_unicode(text) == _normalize_unicode_reference(text), repr(text)
+
+
 @pytest.mark.parametrize(
     ("text", "kind"),
     [

@@ -1,0 +1,139 @@
+"""The page checks of extract.py (long runs, markup, tree) give what their plain forms give."""
+
+from __future__ import annotations
+
+import random
+import re
+from itertools import islice
+
+import pytest
+
+from pagescrub.tasks.clean_html import parse_html
+from pagescrub.tasks.extract import (
+    _ATTRIBUTE,
+    _LONG_RUN,
+    _LONG_TAG,
+    _VISIBLE_TEXT,
+    MAX_ATTRIBUTE_PAIRS,
+    MAX_ATTRIBUTES,
+    MAX_WORD_CHARS,
+    ExtractionError,
+    _check_markup,
+    _check_tree,
+    _cut_long_runs,
+    _markup_only,
+    _visible_chars,
+)
+
+
+def _cut_long_runs_reference(text: str) -> str:
+    return _LONG_RUN.sub(lambda m: m.group(0)[:MAX_WORD_CHARS], text)
+
+
+def _check_markup_reference(text: str) -> None:
+    pairs = 0
+    for match in _LONG_TAG.finditer(_markup_only(text)):
+        attributes = sum(1 for _ in islice(_ATTRIBUTE.finditer(match.group(0), 1), MAX_ATTRIBUTES + 1))
+        if attributes > MAX_ATTRIBUTES:
+            raise ExtractionError(f"too many attributes: an element with over {MAX_ATTRIBUTES}")
+        pairs += attributes * (attributes - 1) // 2
+        if pairs > MAX_ATTRIBUTE_PAIRS:
+            raise ExtractionError(f"too many attributes: tags of hundreds of attributes, over {MAX_ATTRIBUTE_PAIRS} pairs in all")
+
+
+def _outcome(check, text: str) -> str | None:
+    try:
+        check(text)
+    except ExtractionError as exc:
+        return exc.reason
+    return None
+
+
+def test_word_characters_are_isalnum_or_underscore() -> None:
+    # _cut_long_runs finds all-word blocks with str.isalnum(): it must agree with re's \w.
+    word = re.compile(r"\w")
+    for code in range(0x30000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        assert bool(word.match(char)) == (char.isalnum() or char == "_"), hex(code)
+
+
+@pytest.mark.parametrize("length", [499, 500, 999, 1000, 1001, 1002, 1499, 1500, 2001, 5000])
+@pytest.mark.parametrize("offset", [0, 1, 250, 499, 500, 501, 999])
+def test_cut_long_runs_at_every_alignment(length: int, offset: int) -> None:
+    for fill in ("a", "_", "\u00e9", "7", "\u4e00"):
+        text = "x " * (offset // 2) + "y" * (offset % 2) + " " + fill * length + " tail <p>" + "b" * length
+        assert _cut_long_runs(text) == _cut_long_runs_reference(text)
+
+
+def test_cut_long_runs_on_random_texts() -> None:
+    rng = random.Random(11)
+    pieces = ["a" * 300, "b_" * 200, "x", " ", "<", "_" * 700, "\u00e9" * 400, "1" * 999, "\u4e00" * 600, "-",
+              "\n", "Z" * 1001, "q" * 499, "w" * 501, "\u00a0"]
+    for _ in range(3000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
+        assert _cut_long_runs(text) == _cut_long_runs_reference(text), repr(text[:80])
+
+
+def test_cut_long_runs_cuts() -> None:
+    blob = "QUJD" * 2000
+    assert _cut_long_runs(f"<img src='data:{blob}'> text") == f"<img src='data:{blob[:MAX_WORD_CHARS]}'> text"
+    assert _cut_long_runs("plain words only " * 500) == "plain words only " * 500
+
+
+def _tag(n: int) -> str:
+    return "<div " + " ".join(f"a{i}=1" for i in range(n)) + ">"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<p>short</p>" * 100,
+        _tag(2001),
+        _tag(1999),
+        _tag(1000) * 500,
+        _tag(700) * 900,
+        _tag(300) * 5000,
+        "<script>" + _tag(3000) + "</script>",
+        "<script>" + _tag(3000),  # unclosed: the rest is raw text
+        "<p " + "x" * 5000 + ">",
+        "<p data-x='" + "y" * 50000 + "' b c d>",
+        _tag(10) + _tag(2500) + _tag(1000) * 500,  # the element over the limit comes first
+        _tag(1000) * 500 + _tag(2500),  # the pairs cross the limit first
+    ],
+)
+def test_check_markup_matches_reference(text: str) -> None:
+    assert _outcome(_check_markup, text) == _outcome(_check_markup_reference, text)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><body><p>Hello <b>world</b></p>tail<script>var a = 1;</script><style>p{}</style></body></html>",
+        "<html><head><title>T</title><style>x</style></head><body><div>a<template><p>hidden<script>s</script></p></template>b</div></body></html>",
+        "<html><body><noscript>shown?</noscript><p>x</p><style>a</style><style>b<script>c</script></style></body></html>",
+        "<p>no html or body tags</p><script>x</script>",
+        "<html><body></body></html>",
+        "<html><body>\u00e9\U0001f600 text<svg><text>in svg</text></svg></body></html>",
+    ],
+)
+def test_visible_chars_matches_text_node_sum(html: str) -> None:
+    tree = parse_html(html)
+    assert _visible_chars(tree) == sum(map(len, _VISIBLE_TEXT(tree)))
+    _check_tree(tree)
+
+
+def test_visible_chars_on_odd_trees() -> None:
+    # Trees the parser hardly makes, built by hand: two bodies, and a body inside a template.
+    from lxml import etree
+
+    two = parse_html("<html><body><p>one</p><script>x</script></body></html>")
+    second = etree.SubElement(two, "body")
+    second.text = "second body"
+    etree.SubElement(second, "style").text = "css"
+    nested = parse_html("<html><body><template><p>inner</p></template><p>outer</p></body></html>")
+    inner = nested.find(".//template")
+    etree.SubElement(inner, "body").text = "body in a template"
+    for tree in (two, nested):
+        assert _visible_chars(tree) == sum(map(len, _VISIBLE_TEXT(tree)))
