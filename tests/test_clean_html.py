@@ -133,3 +133,44 @@ def test_sections_readability_skips_inside_the_article_block_are_kept() -> None:
     body = clean_html_tree(parse_html(html))
     assert "Whisk the eggs" in body.text and "Bake the sponge" in body.text
     assert "Paragraph 3." in body.text and "Step 1:" in body.text
+
+
+def test_region_is_located_when_the_first_paragraph_has_no_counterpart() -> None:
+    """A paragraph readability built (e.g. from a <div> split by inline tags) may match
+    nothing in the page: the next paragraph in from that end locates the article."""
+    from pagescrub.tasks.clean_html import _locate
+
+    paras = "".join(f"<p>Part {i}: {PARA}</p>" for i in range(4))
+    work = parse_html(_page(f"<div class='other'><p>Teaser: {PARA}</p></div><div id='post'>{paras}</div>"))
+    article = lxml.html.fragment_fromstring(
+        f"<div><p>Zebras quietly crossed the frozen lake before sunrise, unnoticed by anyone at all.</p>{paras}</div>"
+    )
+    region = _locate(work, article)
+    assert region is not None and region.get("id") == "post"
+
+
+def test_expanding_stops_at_a_headline_and_meta_line_around_a_text_block() -> None:
+    """A block whose text runs sit directly in it (split by <br>) has them credited to its
+    parent as prose: climbing must not count them as prose the parent adds."""
+    from pagescrub.tasks.clean_html import _expand, _score_prose
+
+    text = "<br><br>".join(f"{PARA} Line {i}." for i in range(3))
+    tree = parse_html(
+        _page(
+            "<div class='post'><h1>Chelsea sign the goalkeeper from Bilbao for a record fee this morning</h1>"
+            f"<div class='meta'><span>The Site</span> <span>August 08, 2018</span></div><div id='body'>{text}</div></div>"
+        )
+    )
+    node = tree.get_element_by_id("body")
+    assert _expand(node, _score_prose(tree)) is node
+
+
+def test_table_of_contents_loading_age_and_reading_time_lines_are_removed() -> None:
+    html = _page(
+        "<article><div>8 min read</div><h2>Table of Contents</h2>"
+        f"{_article(3)}<p>Loading paragraph...</p>{_article(3)}<div>3 days ago</div></article>"
+    )
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 2." in text
+    for junk in ("min read", "Table of Contents", "Loading", "days ago"):
+        assert junk not in text
