@@ -16,10 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from pagescrub.tasks.record import validate_record
+from pagescrub.tasks.urls import short_page_name
 from tests.sitesim import Page, Site, SiteSim, article_html
 
 pytestmark = pytest.mark.prefect
@@ -243,10 +245,13 @@ def test_per_page_tasks_are_retried_by_prefect(tmp_path: Path, cli_env: dict[str
     assert by_input[missing]["reason"] == "http 404"
     assert [len(site.requests(p)) for p in ("/twice", "/never", "/missing")] == [3, 3, 1]  # --retries 2; 404 never retried
 
-    runs = _task_runs([f"fetch {u}" for u in (twice, never, missing)], manifest["run_id"].rsplit("-", 1)[1])
-    assert {name: r.run_count for name, r in runs.items()} == {f"fetch {twice}": 3, f"fetch {never}": 3, f"fetch {missing}": 1}
-    assert runs[f"fetch {twice}"].state.is_completed() and runs[f"fetch {never}"].state.is_failed()
-    assert _flow_run_state(runs[f"fetch {never}"].flow_run_id).is_completed()  # a failed page is the manifest's news
+    # Task runs are named after the page's host and path (no scheme, never credentials).
+    name = {u: f"fetch {short_page_name(u)}" for u in (twice, never, missing)}
+    runs = _task_runs(list(name.values()), manifest["run_id"].rsplit("-", 1)[1])
+    assert {n: r.run_count for n, r in runs.items()} == {name[twice]: 3, name[never]: 3, name[missing]: 1}
+    assert name[twice] == f"fetch 127.0.0.1:{urlsplit(twice).port}/twice"
+    assert runs[name[twice]].state.is_completed() and runs[name[never]].state.is_failed()
+    assert _flow_run_state(runs[name[never]].flow_run_id).is_completed()  # a failed page is the manifest's news
 
 
 def _flow_run_state(flow_run_id: Any) -> Any:
