@@ -197,9 +197,12 @@ def clean_html_tree(tree: HtmlElement, url: str | None = None, authors: Sequence
         if grown is not None and scores.total[grown] > 1.2 * _text_len(article):
             article = copy.deepcopy(grown)
             article.tail = None
+        elif region is not None:
+            _restore_lead(article, region)
     if article is None:
         return CleanedBody(text="", html="")
     _post_clean(article, authors)
+    _drop_page_notes(article, _page_titles(tree))
     text = tree_to_text(article)
     _strip_attributes(article)
     html = lxml.html.tostring(article, encoding="unicode", method="html")
@@ -671,6 +674,30 @@ def _expand(node: HtmlElement, scores: _ProseScores) -> HtmlElement:
             return node
 
 
+def _restore_lead(article: HtmlElement, region: HtmlElement) -> None:
+    """Put back the paragraphs of ``region`` before readability's first one that it dropped:
+    a lead set apart in its own block (a media or "sourced paragraph" box) is the text's opening."""
+    first = next((el for el in _leaf_blocks(article) if _text_len(el) >= 80), None)
+    anchor = _find_para(region, first) if first is not None else None
+    if anchor is None:
+        return
+    holders = set(anchor.iterancestors())
+    lead = []
+    for el in region.iter():  # in document order: the anchor's own paragraphs come after it
+        if el is anchor or (el.tag == "p" and el in holders):
+            break
+        if el.tag == "p" and _text_len(el) >= 150 and _link_density(el) < 0.2:
+            lead.append(el)
+    if not lead:
+        return
+    have = _NORM.sub(" ", article.text_content())
+    lead = [el for el in lead if _NORM.sub(" ", el.text_content()).strip()[:60] not in have]
+    for el in reversed(lead[-2:]):
+        para = copy.deepcopy(el)
+        para.tail = None
+        article.insert(0, para)
+
+
 def _dense_prose(el: HtmlElement, scores: _ProseScores) -> bool:
     """Whether a block is mostly prose with few links.
 
@@ -891,6 +918,136 @@ def _drop_boilerplate_blocks(article: HtmlElement, authors: Sequence[str]) -> No
         seen.add(key)
         if drop:
             _drop(el)
+
+
+# A page title's parts: "Headline | Site", "Site - Headline", "Headline :: Section".
+_TITLE_SPLIT = re.compile(r"\s+[|\-\u2013\u2014:\u00b7\u2022\u00bb/]+\s+|\s*[|\u2013\u2014\u00bb\u2022]\s*")
+
+
+def _norm_words(text: str) -> str:
+    return _NORM.sub(" ", text).strip().lower()
+
+
+def _page_titles(tree: HtmlElement) -> set[str]:
+    """The page's headline as its <title> and og:/twitter: title give it, whole and by parts."""
+    head = tree.find("head")
+    if head is None:
+        return set()
+    raw = []
+    for el in head:
+        if el.tag == "title":
+            raw.append(el.text_content())
+        elif el.tag == "meta" and (el.get("property") or el.get("name") or "").lower() in ("og:title", "twitter:title"):
+            raw.append(el.get("content") or "")
+    titles = set()
+    for t in raw:
+        titles.add(_norm_words(t))
+        titles.update(_norm_words(part) for part in _TITLE_SPLIT.split(t))
+    return {t for t in titles if t.count(" ") >= 1}
+
+
+# Class words of an article's standfirst (the summary under the headline): the page's, not the text's.
+_DEK_WORDS = frozenset(("dek", "standfirst"))
+
+
+_COPYRIGHT = re.compile(
+    r"^\W*\u00a9|\u00a9\s*\d{4}|\bcopyright\s*\u00a9|\bsubject\s+to\s+copyright\b|\ball\s+rights\s+reserved\b", re.IGNORECASE
+)
+
+
+# Lines that are the page's notes about the article wherever they stand: the desk's credits,
+# social-media prompts, gallery counters, publication stamps.
+_NOTE_TEXT = re.compile(
+    r"""^\W*(?:
+        (?:additional\s+)?reporting\s+by\b.{0,250}\bedit(?:ing|ed)\s+by\b.{0,150}$
+      | follow\s+\S+(?:\s+\S+){0,3}\s+on\s+(?:twitter|facebook|instagram|youtube|linkedin|tiktok)\b.{0,150}$
+      | (?:like|liked|enjoy|enjoyed)\s+this\s+(?:story|article|post)\?.{0,80}$
+      | (?:image|photo|slide|picture)\s+\d+\s+(?:of|/)\s+\d+\W*$
+      | (?:published|updated|posted|last\s+updated)\b[^.!?]{0,30}\b(?:\d{1,2}:\d{2}|\d{4})\b[^.!?]{0,80}$
+      | (?:related(?:\s+(?:article|story|post|reading|coverage|content))?|recommended(?:\s+reading)?|read\s+(?:more|also|next)|also\s+read
+        |more\s+reading|see\s+also|leia\s+mais|lea\s+m\u00e1s|leggi\s+anche|lire\s+aussi|mehr\s+dazu)\s*:\s*\S.{0,200}
+      | (?:pin\s+(?:it|this|for\s+later)(?:\s+here|\s+now)?|scroll\s+(?:down\s+)?for\s+more|learn\s+more(?:\s*[\u2192\u203a\u00bb>])?
+        |where\s+to\s+buy|\d+\s*min\.\s+read|trending\s*:?|watch\s+live|don\W?t\s+miss|share\s+your\s+story|written\s+by)$
+    )""",
+    re.IGNORECASE | re.VERBOSE | re.DOTALL,
+)
+
+
+# _END_MARKER's headings in other languages: comments, reviews, related and "you may also like".
+_END_MARKER_INTL = re.compile(
+    r"""^\W*(?:
+        (?:voc\u00ea\s+)?(?:tamb\u00e9m\s+)?pode\s+(?:tamb\u00e9m\s+)?(?:gostar|se\s+interessar).{0,20}
+      | (?:tambi\u00e9n\s+)?te\s+puede(?:n)?\s+(?:interesar|gustar).{0,20}
+      | (?:posts|artigos|not\u00edcias|mat\u00e9rias|art\u00edculos|noticias|entradas|articoli|articles)\s+(?:relacionad[oa]s|correlati|similaires|similares|connexes)
+      | vous\s+aimerez\s+(?:aussi|\u00e9galement).{0,20} | sur\s+le\s+m\u00eame\s+sujet | potrebbe(?:ro)?\s+interessarti.{0,20}
+      | (?:das\s+)?k\u00f6nnte\s+(?:sie|dich)\s+auch\s+interessieren | (?:\u00e4hnliche|weitere)\s+(?:artikel|beitr\u00e4ge) | mehr\s+zum\s+thema
+      | (?:\d+\s+)?(?:coment\u00e1rios|comentarios|commentaires|kommentare|commenti|\u043a\u043e\u043c\u043c\u0435\u043d\u0442\u0430\u0440\u0438\u0438|\u043e\u0442\u0437\u044b\u0432\u044b)(?:\s*\(\d+\))?
+      | (?:deixe|deja|laisser|lascia)\s+(?:um|un|una)\s+(?:coment\u00e1rio|comentario|commentaire|commento|resposta|respuesta)
+      | \u0434\u043e\u0431\u0430\u0432\u0438\u0442\u044c\s+(?:\u043e\u0442\u0437\u044b\u0432|\u043a\u043e\u043c\u043c\u0435\u043d\u0442\u0430\u0440\u0438\u0439)
+      | (?:\u0447\u0438\u0442\u0430\u0439\u0442\u0435\s+\u0442\u0430\u043a\u0436\u0435|\u043f\u043e\u0445\u043e\u0436\u0438\u0435\s+\u0441\u0442\u0430\u0442\u044c\u0438|\u0441\u0430\u043c\u044b\u0435\s+\u043f\u043e\u043f\u0443\u043b\u044f\u0440\u043d\u044b\u0435).{0,30}
+    )\W*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+_HOVER_WORDS = frozenset(("tooltip", "popover", "hovercard", "rollover"))
+
+
+@lru_cache(maxsize=4096)
+def _mark_kind(words: frozenset[str]) -> int:
+    """1 for the class words of a caption ("newsCaption", "imageEmbedCaption") or a standfirst, 2 for a hover card's."""
+    if not words.isdisjoint(_DEK_WORDS) or any("caption" in w for w in words):
+        return 1
+    return 2 if not words.isdisjoint(_HOVER_WORDS) else 0
+
+
+def _drop_page_notes(article: HtmlElement, titles: set[str]) -> None:
+    """What the page adds around the text, by class and by line.
+
+    By class: captions and standfirsts (short blocks); cards shown on hovering a name
+    in the text (a picture or links), innermost first, as the outer element often
+    holds the name itself. By line: the headline repeated at the top (the page's
+    title, among the lines before the first paragraph); credits, prompts and stamps
+    anywhere; copyright notices among the last lines; a non-English end marker
+    cuts what follows it, after as much text as ``_truncate_at_end_marker`` needs.
+    """
+    for el in reversed(article.xpath(".//*[@class]")):
+        kind = _mark_kind(_words_of(el.get("class")))
+        if not kind or el.getparent() is None:
+            continue
+        if kind == 1:
+            if _shorter_than(el, 300):
+                _drop(el)
+        elif not any(_mark_kind(_words_of(d.get("class"))) == 2 for d in el.xpath(".//*[@class]")):
+            if el.find(".//img") is not None or len(el.findall(".//a")) >= 2:
+                _drop(el)
+    leaves = _leaf_blocks(article)
+    texts = [el.text_content() for el in leaves]
+    if titles:
+        for el, text in zip(leaves[:4], texts):
+            if len(text) > 150:
+                break
+            if _norm_words(text) in titles:
+                _drop(el)
+                break
+    n = len(leaves)
+    tail = n - max(3, n // 5)
+    start = max(300, sum(map(len, texts)) * 0.2)
+    done = 0
+    for i, (el, text) in enumerate(zip(leaves, texts)):
+        size = len(text)
+        if size < 400 and el.getparent() is not None:
+            line = text.strip()
+            if _NOTE_TEXT.match(line) or (
+                i >= tail and size < 300 and el.tag not in ("li", "td", "th")
+                and ("\u00a9" in line or "ight" in line or "IGHT" in line) and _COPYRIGHT.search(line)
+            ):
+                _drop(el)
+                continue
+            if size < 80 and done >= start and _END_MARKER_INTL.match(line):
+                _drop_following(el, article)
+                return
+        done += size
 
 
 def _drop_empty(article: HtmlElement) -> None:

@@ -174,3 +174,95 @@ def test_table_of_contents_loading_age_and_reading_time_lines_are_removed() -> N
     assert "Paragraph 2." in text
     for junk in ("min read", "Table of Contents", "Loading", "days ago"):
         assert junk not in text
+
+
+def test_headline_repeating_the_page_title_is_removed_from_the_top_only() -> None:
+    title = "Council approves the new budget after long debate"
+
+    def page(article: str) -> str:
+        return (
+            f"<!doctype html><html><head><title>{title} | The Daily Paper</title>"
+            f'<meta property="og:title" content="{title}"></head><body><article>{article}</article></body></html>'
+        )
+
+    text = clean_html_tree(parse_html(page(f"<h1>{title}</h1>{_article(4)}"))).text
+    assert title not in text and "Paragraph 3." in text
+    # After the text has begun, the same words are the article's.
+    text = clean_html_tree(parse_html(page(f"{_article(2)}<h2>{title}</h2>{_article(2)}"))).text
+    assert title in text
+
+
+def test_blocks_classed_as_captions_or_standfirst_are_removed() -> None:
+    html = _page(
+        "<article><p class='c-entry-summary p-dek'>The budget row, explained in one line for readers.</p>"
+        f"{_article(2)}<div class='photo'><img src='a.jpg'><span class='newsCaption'>The council chamber on Tuesday</span></div>"
+        f"{_article(2)}</article>"
+    )
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 1." in text
+    assert "explained in one line" not in text
+    assert "council chamber on Tuesday" not in text
+
+
+def test_copyright_notice_at_the_end_is_removed() -> None:
+    html = _page(f"<article>{_article(4)}<p>The contents of this site are \u00a92019 The Daily Paper Corp.</p></article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 3." in text
+    assert "contents of this site" not in text
+
+
+def test_credit_social_gallery_and_stamp_lines_are_removed_anywhere() -> None:
+    notes = (
+        "<p>Published Nov 18, 2019 at 4:07 PM | Updated at 5:36 PM CST on Nov 18, 2019</p>",
+        "<p>Image 1 of 5</p>",
+        "<p>Follow Newsbeat on Instagram, Facebook, Twitter and YouTube.</p>",
+        "<p>Like this story? Share it with a friend!</p>",
+        "<p>(Reporting by Jane Doe; Editing by John Roe)</p>",
+        "<p>Related: <a href='/x'>Students aren't benefiting much from tutoring</a></p>",
+    )
+    html = _page(f"<article>{_article(2)}{notes[0]}{_article(2)}{notes[1]}{_article(2)}{''.join(notes[2:])}{_article(1)}</article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 1." in text
+    for junk in ("Published Nov", "Image 1 of 5", "Follow Newsbeat", "Like this story", "Reporting by", "Related:"):
+        assert junk not in text
+
+
+def test_lone_call_to_action_labels_are_removed() -> None:
+    html = _page(f"<article><p>TRENDING:</p>{_article(3)}<p>WHERE TO BUY</p>{_article(2)}<p>Pin it here</p></article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 1." in text
+    for junk in ("TRENDING", "WHERE TO BUY", "Pin it"):
+        assert junk not in text
+
+
+def test_non_english_end_marker_cuts_what_follows() -> None:
+    teaser = "<p>Outro texto sobre a vida e a esperança, com coragem e otimismo para o melhor acontecer sempre.</p>"
+    html = _page(f"<article>{_article(4)}<h3>Você pode gostar...</h3>{teaser * 3}</article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 3." in text
+    assert "pode gostar" not in text and "Outro texto" not in text
+
+
+def test_hover_card_inside_a_paragraph_is_removed_and_the_name_kept() -> None:
+    card = (
+        "<span class='rollover-people'><a href='/people/jane'>Jane Roe</a><span class='rollover-people-block'>"
+        "<span class='rollover-block'><img src='j.jpg'><a href='/a'>Another headline about Jane</a> "
+        "<a href='/b'>Yet another headline about Jane</a></span></span></span>"
+    )
+    html = _page(f"<article><p>The mayor, {card}, said the vote was fair. {PARA}</p>{_article(3)}</article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "The mayor, Jane Roe, said" in text
+    assert "headline about Jane" not in text
+
+
+def test_lead_paragraph_in_its_own_box_before_the_text_is_kept() -> None:
+    lead = (
+        "<div class='el__leafmedia el__leafmedia--sourced-paragraph'><p>(Wire) The city will borrow less next year "
+        "than in any year of the past decade, the treasurer said on Monday, after a long review of what the city owes "
+        "and what it will have to pay back.</p></div>"
+    )
+    body = "".join(f"<div class='zn-body__paragraph'>Part {i}: {PARA}</div>" for i in range(8))
+    html = _page(f"<div class='l-container'>{lead}{body}</div><div class='rail'><a href='/x'>Other</a></div>")
+    text = clean_html_tree(parse_html(html)).text
+    assert text.startswith("(Wire) The city will borrow less")
+    assert "Part 7:" in text
