@@ -314,7 +314,7 @@ def _threads_without_prefect(paths: list[str], out: str, *, processes: int, batc
     import concurrent.futures
 
     from pagescrub.flows.scrape import RunWriter, batched, resolve_store, run_id
-    from pagescrub.tasks.batch import clean_batch
+    from pagescrub.tasks.batch_tasks import clean_batch
     from pagescrub.tasks.load import iter_inputs
 
     store = resolve_store(out)

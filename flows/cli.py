@@ -385,7 +385,8 @@ def _store_settings(
     concurrency: int | None,
 ) -> tuple[str, StoreOptions]:
     """The store and its options: a saved block first, then the command-line flags over it."""
-    from pagescrub.tasks.store import PagescrubStore, StoreOptions
+    from pagescrub.tasks.store import StoreOptions
+    from pagescrub.tasks.store_block import PagescrubStore
 
     options = StoreOptions()
     if block:

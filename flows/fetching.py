@@ -33,7 +33,8 @@ from typing import Any, TypeVar
 
 from prefect.futures import PrefectFuture
 
-from pagescrub.tasks.batch import PageResult, clean_fetched, clean_fetched_batch, failed_page
+from pagescrub.tasks.batch import PageResult, clean_fetched, failed_page
+from pagescrub.tasks.batch_tasks import clean_fetched_batch
 from pagescrub.tasks.crawl import CrawlState, FetchSession, fetch_page, retry_transient
 from pagescrub.tasks.discover import read_url_list
 from pagescrub.tasks.fetch import FetchConfig, FetchFailed, Validators

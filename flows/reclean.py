@@ -26,7 +26,7 @@ from pagescrub.flows.scrape import (
     resolve_store,
     run_id,
 )
-from pagescrub.tasks.batch import reclean_batch, release_sources
+from pagescrub.tasks.batch_tasks import reclean_batch, release_sources
 from pagescrub.tasks.dedupe import DEFAULT_THRESHOLD
 from pagescrub.tasks.link import DuplicateLinker
 from pagescrub.tasks.store import StoreOptions

@@ -39,12 +39,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pagescrub import __version__
 from pagescrub.flows import observe
 from pagescrub.flows.fetching import fetch_pages
-from pagescrub.tasks.batch import PageResult, available_cpus, clean_batch, cleaning_pool, write_page
+from pagescrub.tasks.batch import PageResult, available_cpus, cleaning_pool, write_page
+from pagescrub.tasks.batch_tasks import clean_batch
 from pagescrub.tasks.fetch import FetchConfig
 from pagescrub.tasks.dedupe import DEFAULT_THRESHOLD
 from pagescrub.tasks.link import DuplicateLinker
 from pagescrub.tasks.load import DEFAULT_MAX_BYTES, install_log_redaction, iter_inputs, load_url_manifest, redact_secrets, redact_url
-from pagescrub.tasks.store import PagescrubStore, Store, StoreOptions, open_store
+from pagescrub.tasks.store import Store, StoreOptions, open_store
+from pagescrub.tasks.store_block import PagescrubStore
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

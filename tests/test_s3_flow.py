@@ -222,7 +222,7 @@ def test_cli_access_denied_exits_2_before_any_page(s3_cli_env: dict[str, str], m
 def test_cli_store_block_names_the_store_and_its_settings(
     s3_cli_env: dict[str, str], moto_server: MotoServer, s3_bucket: str, prefect_api_url: str
 ) -> None:
-    from pagescrub.tasks.store import PagescrubStore
+    from pagescrub.tasks.store_block import PagescrubStore
 
     name = f"news-{uuid.uuid4().hex[:8]}"
     PagescrubStore(url=f"s3://{s3_bucket}/blocked/", endpoint_url=moto_server.url, addressing_style="path", max_concurrency=4).save(name)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pagescrub.tasks.batch import WORKER_DIED, CleaningPool, cleaning_pool, clean_batch
+from pagescrub.tasks.batch import WORKER_DIED, CleaningPool, cleaning_pool
+from pagescrub.tasks.batch_tasks import clean_batch
 from pagescrub.tasks.load import PageInput
 
 from .conftest import SEEDS
