@@ -58,7 +58,7 @@ from typing import Any, TypeVar
 
 from .extract import ExtractionError, extract_article
 from .fetch import FetchResult, validators_from_result
-from .load import DEFAULT_MAX_BYTES, LoadError, PageInput, read_page_bytes, redact_secrets
+from .load import DEFAULT_MAX_BYTES, LoadError, PageInput, read_page, redact_secrets
 from .record import RecordInvalid, build_record, record_id
 from .store import RawSnapshot, Store, StoreError, open_store, raw_meta_key, snapshot
 
@@ -110,13 +110,13 @@ def clean_page(page: PageInput, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PageRe
     """Read a saved page and clean it; never raises: a bad page becomes a failed result."""
     started = time.perf_counter()
     try:
-        data = read_page_bytes(page.location, max_bytes)
+        data, packed = read_page(page.location, max_bytes)
     except LoadError as exc:
         result = PageResult(_entry(page))
         _fail(result, page, "load", exc.reason)
         result.entry["ms"] = _ms(started)
         return result
-    return clean_bytes(page, data, started=started)
+    return clean_bytes(page, data, started=started, packed=packed)
 
 
 def clean_bytes(
@@ -126,15 +126,19 @@ def clean_bytes(
     content_type: str | None = None,
     started: float | None = None,
     raw: RawSnapshot | None = None,
+    packed: bytes | None = None,
 ) -> PageResult:
-    """Clean bytes already in hand (read from disk, fetched, or from a raw snapshot)."""
+    """Clean bytes already in hand (read from disk, fetched, or from a raw snapshot).
+
+    ``packed``: the gzip file ``data`` was read from, kept as the raw snapshot (see ``store.snapshot``).
+    """
     started = time.perf_counter() if started is None else started
     result = PageResult(_entry(page))
     stage = "raw"
     try:
         result.raw = raw or snapshot(
             result.entry["id"], data, location=page.location, kind=page.kind, url=page.url, key=page.key,
-            content_type=content_type,
+            content_type=content_type, gz=packed,
         )
         stage = "extract"
         article = extract_article(data, url=page.url, name=page.key, content_type=content_type)

@@ -28,6 +28,7 @@ __all__ = [
     "install_log_redaction",
     "iter_inputs",
     "load_url_manifest",
+    "read_page",
     "read_page_bytes",
     "redact_secrets",
     "redact_url",
@@ -183,6 +184,16 @@ def read_page_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_B
     The limit applies to the decompressed size, so a small ``.html.gz`` bomb fails
     with a reason instead of filling memory.
     """
+    return read_page(path, max_bytes)[0]
+
+
+def read_page(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, bytes | None]:
+    """``read_page_bytes``, plus the file's own gzip bytes when it is gzipped (None otherwise).
+
+    The gzip bytes are exactly those the page was decompressed from, so they can
+    be kept as its raw snapshot instead of compressing the page again (the most
+    CPU a page costs outside extraction).
+    """
     try:
         # A FIFO, a device (/dev/zero, /dev/urandom) or a socket named like a page would block
         # the run or never end: only regular files are read (the check follows symlinks).
@@ -195,7 +206,11 @@ def read_page_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_B
             head = fh.read(2)
             fh.seek(0)
             if head == b"\x1f\x8b":
-                return _gunzip_capped(fh, max_bytes)
+                packed = fh.read(max_bytes + 1)
+                if len(packed) > max_bytes:  # larger than any page allowed: stream it, keep nothing
+                    fh.seek(0)
+                    return _gunzip_capped(fh, max_bytes), None
+                return _gunzip_capped(io.BytesIO(packed), max_bytes), packed
             data = fh.read(max_bytes + 1)
     except LoadError:
         raise  # a LoadError is an OSError: it must not become "unreadable: ..." below
@@ -209,14 +224,14 @@ def read_page_bytes(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_B
         raise LoadError(f"unreadable: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
         raise LoadError(f"too large: over {max_bytes} bytes")
-    return data
+    return data, None
 
 
-def _gunzip_capped(fh: io.BufferedReader, max_bytes: int) -> bytes:
+def _gunzip_capped(fh: io.BufferedIOBase, max_bytes: int) -> bytes:
     out = bytearray()
     try:
         with gzip.GzipFile(fileobj=fh) as gz:
-            while chunk := gz.read(65536):
+            while chunk := gz.read(1 << 20):
                 out += chunk
                 if len(out) > max_bytes:
                     raise LoadError(f"too large: over {max_bytes} bytes after decompression")

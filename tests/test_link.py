@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pagescrub.tasks.extract import extract_article
 from pagescrub.tasks.link import DuplicateLinker
 from pagescrub.tasks.load import PageInput, read_page_bytes
@@ -102,3 +104,15 @@ def test_reclean_keeps_links_whatever_the_order(tmp_path: Path) -> None:
         assert rec["duplicate_of"] == records[name]["duplicate_of"]
     again.save()
     assert dst.get_state("dedupe-index.bin")
+
+
+def test_apply_link_refuses_ids_that_are_not_record_ids() -> None:
+    """Only the two link fields change after a record is validated: they are checked on their own."""
+    from pagescrub.tasks.record import RecordInvalid, apply_link
+
+    record = {"id": "a" * 32, "text": "x", "duplicate_of": None, "cluster_id": None}
+    apply_link(record, "b" * 32, "b" * 32)
+    assert record["duplicate_of"] == "b" * 32 and record["content_hash"].startswith("sha256:")
+    for bad in ("B" * 32, "b" * 31, "../etc/passwd", 7):
+        with pytest.raises(RecordInvalid):
+            apply_link(dict(record), bad, "b" * 32)  # type: ignore[arg-type]
