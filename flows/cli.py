@@ -262,7 +262,7 @@ def run(
     # Imported here so `pagescrub --help` stays fast and does not start Prefect.
     from pagescrub.flows.scrape import DEFAULT_PROCESSES, scrape
     from pagescrub.flows.scrape import task_runner as make_task_runner
-    from pagescrub.tasks.load import iter_inputs
+    from pagescrub.flows.observe import count_inputs
 
     workers = workers or DEFAULT_PROCESSES
     on_dask = task_runner is TaskRunnerKind.dask or dask_address is not None
@@ -290,7 +290,7 @@ def run(
             refresh=refresh,
         )
     fetching = fetch_config is not None
-    total = sum(1 for _ in iter_inputs(paths)) if progress and _console.is_terminal and not fetching else None
+    total = count_inputs(paths) if progress and _console.is_terminal and not fetching else None
     summary, failures = _run_with_progress(flow, params, "fetching and cleaning" if fetching else "cleaning", total, progress)
     _print_summary(summary, failures)
     _exit(summary, allow_failures)

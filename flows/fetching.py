@@ -186,12 +186,10 @@ def _batched(
             if body:
                 yield body
 
-    from pagescrub.flows.scrape import release  # scrape imports this module
+    from pagescrub.flows.scrape import cleaned  # scrape imports this module
 
-    for _index, future in _completed(lambda i, batch: clean_fetched_batch.submit(i, batch, pool), with_body(), max_in_flight):
-        results = future.result()
+    for results in cleaned(lambda i, batch: clean_fetched_batch.submit(i, batch, pool), with_body(), max_in_flight):
         write(results)
-        release(results)
     return fetched_at
 
 

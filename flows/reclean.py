@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from pagescrub.flows import observe
 from pagescrub.flows.scrape import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_WORKERS,
@@ -65,13 +66,15 @@ def reclean(
     this_run = run_id()
     linker = DuplicateLinker(source, enabled=link_duplicates, threshold=duplicate_threshold, save_to=store)
     writer = RunWriter(store, this_run, linker=linker)
+    observer = observe.RunObserver(name="reclean")
+    write = observer.watch(writer.write)
     try:
         for results in cleaned(
             lambda i, ids: reclean_batch.submit(i, ids, source.url, source.options, this_run),
             batched(source.raw_ids(), batch_size),
             max_in_flight,
         ):
-            writer.write(results)
+            write(results)
     except BaseException:
         writer.abort()
         raise
@@ -79,5 +82,6 @@ def reclean(
         release_sources(this_run)
     summary = writer.close(batch_size=batch_size, inputs=[source.url], source=source.url)
     log_summary(logger, summary)
-    publish_artifacts(summary, writer.failures, "reclean")
+    publish_artifacts(summary, "reclean")
+    observer.finish(summary, None)  # progress 100 %, per-host table, failures with their records
     return summary

@@ -31,7 +31,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_table_artifact
 from prefect.context import get_run_context
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -263,7 +263,6 @@ class RunWriter:
         self.manifest = store.manifest(run_id)
         self.counts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
-        self.failures: list[dict[str, Any]] = []
         self.replaced = 0
         self.objects = 0
         self.nbytes = 0
@@ -299,8 +298,6 @@ class RunWriter:
         if entry["status"] == "failed":
             self.unsent += entry.get("stage") == "store"
             self.reasons[entry["reason"].split(" (")[0].split(":")[0]] += 1
-            if len(self.failures) < 200:
-                self.failures.append(entry)
 
     def close(self, *, batch_size: int, **extra: Any) -> dict[str, Any]:
         """Finish the writes, save the duplicate index, close the manifest; returns the run summary."""
@@ -448,7 +445,7 @@ def scrape(
         extra["fetch"] = fetched
     summary = writer.close(batch_size=batch_size, **extra)
     log_summary(logger, summary)
-    publish_artifacts(summary, [], "scrape")  # the failures: observer.finish, with links to their records
+    publish_artifacts(summary, "scrape")
     state = observer.finish(summary, failure_threshold)
     return summary if failure_threshold is None else state
 
@@ -503,8 +500,8 @@ def log_summary(logger: Any, summary: dict[str, Any]) -> None:
         )
 
 
-def publish_artifacts(summary: dict[str, Any], failures: list[dict[str, Any]], name: str) -> None:
-    """The run's counts and failures, readable in the Prefect UI."""
+def publish_artifacts(summary: dict[str, Any], name: str) -> None:
+    """The run's counts as a table in the Prefect UI (the failures: ``RunObserver.finish``)."""
     counts = summary["counts"]
     create_table_artifact(
         key=f"{name}-summary",
@@ -517,10 +514,3 @@ def publish_artifacts(summary: dict[str, Any], failures: list[dict[str, Any]], n
         ],
         description=f"pagescrub run {summary['run_id']}",
     )
-    if failures:
-        lines = ["| input | stage | reason |", "|---|---|---|"]
-        for f in failures:
-            lines.append(f"| `{f['input']}` | {f.get('stage', '')} | {f['reason'].replace('|', '/')} |")
-        if counts["failed"] > len(failures):
-            lines.append(f"\n... and {counts['failed'] - len(failures)} more in {summary['manifest']}")
-        create_markdown_artifact(key=f"{name}-failures", markdown="\n".join(lines), description="pages that gave no record")

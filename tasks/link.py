@@ -58,8 +58,9 @@ class DuplicateLinker:
                     target = save_to.get_state(INDEX_STATE)
                     self._stored = -1
                     if target:
-                        self.index.merge(DuplicateIndex.from_bytes(target))
-                        self._stored = len(DuplicateIndex.from_bytes(target))
+                        held = DuplicateIndex.from_bytes(target)
+                        self.index.merge(held)
+                        self._stored = len(held)
                     self.index.generation = blob_generation(target)
             except IndexStateError:
                 # State from an incompatible version: start afresh rather than fail the run.
