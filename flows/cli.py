@@ -19,6 +19,7 @@ from rich.table import Table
 from pagescrub import __version__
 
 if TYPE_CHECKING:  # imported where used, so `pagescrub --help` does not load Prefect or boto3
+    from pagescrub.flows.local_api import LocalServer
     from pagescrub.tasks.store import Store, StoreOptions
 
 app = typer.Typer(
@@ -246,6 +247,11 @@ def run(
         raise typer.BadParameter("give saved pages, URLs, --urls, --sitemap, --feed or --site", param_hint="INPUTS")
     if manifest is not None and not manifest.is_file():
         raise typer.BadParameter(f"no such file: {manifest}", param_hint="--manifest")
+    server = _temporary_server()  # boots while the rest loads
+    if not (task_runner is TaskRunnerKind.dask or dask_address is not None):
+        from pagescrub.tasks.batch import prestart_workers
+
+        prestart_workers()  # the cleaning workers' warm-up, at the same time
     _check_dates(since, until)
     out, options = _store_settings(
         out, store_block, s3_endpoint_url, s3_addressing_style, s3_profile, s3_region, write_concurrency
@@ -262,6 +268,7 @@ def run(
     # Imported here so `pagescrub --help` stays fast and does not start Prefect.
     from pagescrub.flows.scrape import DEFAULT_PROCESSES, scrape
     from pagescrub.flows.scrape import task_runner as make_task_runner
+    from pagescrub.flows.local_api import reporting_to
     from pagescrub.flows.observe import count_inputs
 
     workers = workers or DEFAULT_PROCESSES
@@ -291,7 +298,10 @@ def run(
         )
     fetching = fetch_config is not None
     total = count_inputs(paths) if progress and _console.is_terminal and not fetching else None
-    summary, failures = _run_with_progress(flow, params, "fetching and cleaning" if fetching else "cleaning", total, progress)
+    with reporting_to(server):
+        summary, failures = _run_with_progress(
+            flow, params, "fetching and cleaning" if fetching else "cleaning", total, progress
+        )
     _print_summary(summary, failures)
     _exit(summary, allow_failures)
 
@@ -323,9 +333,12 @@ def reclean(
         out or (None if store_block else src), store_block, s3_endpoint_url, s3_addressing_style, s3_profile,
         s3_region, write_concurrency,
     )
+    server = _temporary_server()
     source = _checked_store(src, options, writable=False)
     store = _checked_store(out, options)
     from prefect.task_runners import ThreadPoolTaskRunner
+
+    from pagescrub.flows.local_api import reporting_to
 
     from pagescrub.flows.reclean import reclean as reclean_flow
 
@@ -335,9 +348,17 @@ def reclean(
         src_options=options, store_options=options,
         link_duplicates=link_duplicates, duplicate_threshold=duplicate_threshold,
     )
-    summary, failures = _run_with_progress(flow, params, "re-cleaning", None, progress)
+    with reporting_to(server):
+        summary, failures = _run_with_progress(flow, params, "re-cleaning", None, progress)
     _print_summary(summary, failures)
     _exit(summary, allow_failures)
+
+
+def _temporary_server() -> LocalServer | None:
+    """Prefect's temporary server, started now when no API is configured (see flows/local_api.py)."""
+    from pagescrub.flows.local_api import start_if_unconfigured
+
+    return start_if_unconfigured()
 
 
 def _check_dates(since: str | None, until: str | None) -> None:

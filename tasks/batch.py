@@ -370,10 +370,14 @@ def too_slow_reason(seconds: float) -> str:
 class CleaningPool:
     """Worker processes that clean pages for the threads of one flow run.
 
-    Processes are spawned, not forked: the flow's process runs Prefect's
-    threads, and a fork copies their locks in whatever state they are. They
-    start on the first page and live as long as the pool, so each imports the
-    cleaning code and loads its models once.
+    Processes are never forked from the flow's process, which runs Prefect's
+    threads (a fork copies their locks in whatever state they are): they are
+    forked from a forkserver, a fresh single-threaded process that imports the
+    cleaning code and loads its models (the language model's ~65 MB of arrays,
+    dateparser's patterns) once, before any worker exists. Workers share those
+    pages with it copy-on-write and start warm, a replacement for a crashed one
+    included. Where there is no forkserver (Windows), they are spawned and each
+    warms up on its own.
 
     A worker that dies (a crash in a C library, the kernel's out-of-memory
     killer) breaks the whole executor. The pages it held are then cleaned
@@ -390,7 +394,7 @@ class CleaningPool:
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started,
+            max_workers=self.processes, mp_context=_worker_context(), initializer=_worker_started,
             initargs=(PAGE_CPU_SECONDS, WORKER_MEMORY_BYTES),
         )
 
@@ -436,6 +440,27 @@ class CleaningPool:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    # Read when this process's forkserver starts (its first pool); importing the module warms it up.
+    ctx.set_forkserver_preload(["pagescrub.tasks.warm_worker"])
+    return ctx
+
+
+def prestart_workers() -> None:
+    """Start the workers' forkserver, and so its warm-up (~3 s of CPU), now rather than at the first batch.
+
+    The CLI calls it at its start, where the warm-up overlaps the Prefect
+    server's boot and the CLI's own imports; a pool opened later forks warm workers at once.
+    """
+    if _worker_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _settled(result: PageResult | _Stopped, item: T, crashed: Callable[[T, str], PageResult]) -> PageResult:
     return crashed(item, result.reason) if isinstance(result, _Stopped) else result
 
@@ -474,15 +499,29 @@ _WARM_UP_TEXT = (
 ).encode()
 
 
+_warmed = False
+
+
 def _warm_up() -> None:
     """Clean two small pages before any limit is set, so a worker's lazy imports and models
-    (readability, htmldate, the language model) are loaded outside the per-page CPU budget:
-    a page is never charged for them, nor stopped halfway through an import."""
+    (readability, htmldate, the language model, dateparser's patterns for every language, which
+    htmldate compiles on its first unknown-language date: ~2.5 s) are loaded outside the per-page
+    CPU budget: a page is never charged for them, nor stopped halfway through an import."""
+    global _warmed
+    if _warmed:  # done in the forkserver this worker was forked from
+        return
     for data in (_WARM_UP_HTML, _WARM_UP_TEXT):
         try:
             extract_article(data)
         except Exception:  # noqa: BLE001 - a warm-up that fails only leaves the work to the first page
             pass
+    try:
+        from htmldate.extractors import get_external_parser
+
+        get_external_parser().get_date_data("qzxv 12 brrk")
+    except Exception:  # noqa: BLE001 - another htmldate: its first page pays instead
+        pass
+    _warmed = True
 
 
 def _soft_limit(name: str, value: int) -> None:
