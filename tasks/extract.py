@@ -371,7 +371,7 @@ def _from_html(text: str, url: str | None, budget: _Budget) -> Article:
     meta = extract_html_metadata(tree, url)
     budget.check("metadata")
     try:
-        body = clean_html_tree(tree, url, authors=meta.authors)
+        body = clean_html_tree(tree, url, authors=meta.authors, owned=True)  # the tree is not read after
     except AssertionError:
         # lxml asserts when readability's summary cannot be parsed back (an unclosed <title>
         # or <textarea> swallowed the whole page): there is no body to find.

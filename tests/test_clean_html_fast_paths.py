@@ -1,0 +1,137 @@
+"""The faster stand-ins of the cleaning path give what they replace: readability-lxml's text
+measure and class/id patterns, its debug helpers, the tree handed over, the prose scores."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+
+import lxml.html
+import pytest
+import readability.readability as rl
+
+from pagescrub.tasks import clean_html as ch
+from pagescrub.tasks.clean_html import clean_html_tree, parse_html
+
+PARA = (
+    "The council approved the new budget on Tuesday after a debate that lasted most of the evening, "
+    "with members split over the cost of road repairs and the library extension."
+)
+
+
+def _readability_clean(text: str) -> str:
+    """readability-lxml 0.9's ``clean``, as written there."""
+    text = re.sub(r"\s{255,}", " " * 255, text)
+    text = re.sub(r"\s*\n\s*", "\n", text)
+    text = re.sub(r"\t|[ \t]{2,}", " ", text)
+    return text.strip()
+
+
+def _texts(seed: int, count: int) -> list[str]:
+    rnd = random.Random(seed)
+    chars = [" ", "\t", "\n", "\u2028", "\xa0", "\x85", "\u3000", "a", "b", ","]
+    texts = ["".join(rnd.choice(chars) for _ in range(rnd.randint(0, 900))) for _ in range(count)]
+    for _ in range(count):  # long whitespace runs of every kind at every offset
+        run = "".join(rnd.choice(chars[:7]) for _ in range(rnd.randint(120, 400)))
+        texts.append("x" * rnd.randint(0, 300) + run + "y" * rnd.randint(0, 300))
+    return texts
+
+
+def test_text_measure_is_readabilitys() -> None:
+    for text in _texts(1, 3000) + [" " * 254, " " * 255, "a" + "\t" * 300 + "b", "a\t\tb  c \t d"]:
+        assert ch._rl_clean(text) == _readability_clean(text), repr(text[:60])
+
+
+@pytest.mark.skipif(ch._READABILITY_VERSION != "0.9", reason="patched only for readability-lxml 0.9")
+def test_readability_uses_the_same_text_measure() -> None:
+    assert rl.clean is ch._rl_clean
+
+
+@pytest.mark.parametrize("name", ["unlikelyCandidatesRe", "okMaybeItsACandidateRe", "negativeRe", "positiveRe"])
+def test_class_patterns_find_what_readabilitys_find(name: str) -> None:
+    assert name in ch._RL_LOWERED
+    words = ch._RL_REGEXES[name].pattern.split("|")
+    rnd = random.Random(name)
+    # ASCII in any case, and the characters re matches case-insensitively to ASCII letters
+    # (long s, dotless i, dotted capital I, Kelvin sign), which send the value to the regex.
+    values = ["", " ", "SideBar main", "FOOTER", "x-Comment-y", "\u017fidebar", "\u0131tem", "\u0130tem", "\u212aey"]
+    for _ in range(2000):
+        word = rnd.choice(words)
+        word = "".join(c.upper() if rnd.random() < 0.5 else c for c in word)
+        values.append(rnd.choice(["", "a-", "x "]) + word[: rnd.randint(1, len(word))] + rnd.choice(["", "_b", " \u00e9"]))
+    for value in values:
+        assert ch._rl_found(name, value) == bool(ch._RL_REGEXES[name].search(value)), value
+
+
+@pytest.mark.skipif(ch._READABILITY_VERSION != "0.9", reason="patched only for readability-lxml 0.9")
+def test_readability_debug_helpers_work_only_when_its_debug_log_is_on() -> None:
+    el = lxml.html.fragment_fromstring("<div id='main' class='story body'><p>Some text here</p></div>")
+    logger = logging.getLogger("readability.readability")
+    level = logger.level
+    try:
+        logger.setLevel(logging.WARNING)
+        assert rl.describe(el) == "" and rl.text_content(el) == ""
+        logger.setLevel(logging.DEBUG)
+        assert rl.describe(el) == rl.describe.__wrapped__(el) != ""
+        assert rl.text_content(el) == "Some text here"
+    finally:
+        logger.setLevel(level)
+
+
+def test_a_tree_handed_over_gives_the_same_body() -> None:
+    html = (
+        "<html><head><title>Budget approved | The Paper</title>"
+        "<meta property='og:title' content='Budget approved'></head><body>"
+        "<nav><a href='/'>Home</a></nav><h1>Budget approved</h1><article>"
+        + "".join(f"<p>{PARA} Paragraph {i}.</p>" for i in range(5))
+        + "<h3>Related stories</h3></article><footer>Copyright 2024</footer></body></html>"
+    )
+    copied = clean_html_tree(parse_html(html), authors=["Jane Doe"])
+    owned = clean_html_tree(parse_html(html), authors=["Jane Doe"], owned=True)
+    assert owned == copied and "Paragraph 4." in owned.text
+
+
+def test_prose_scores_of_leaves_and_wrappers() -> None:
+    root = lxml.html.fromstring(
+        "<html><body><div id='w'><div id='one'><p id='p1'>" + PARA + "</p></div>"
+        "<div id='two'><p>" + PARA + "</p><p>" + PARA + " <a id='a' href='/x'>a link of text</a></p></div>"
+        "<span id='leaf'>  short  </span></div></body></html>"
+    )
+    scores = ch._score_prose(root)
+    by_id = {el.get("id"): el for el in root.iter() if el.get("id")}
+    assert scores.total[by_id["leaf"]] == len("short") and scores.prose[by_id["leaf"]] == 0
+    assert scores.links[by_id["a"]] == scores.total[by_id["a"]] == len("a link of text")
+    assert scores.prose[by_id["p1"]] == 0 and scores.prose[by_id["one"]] == 0  # a lone run is not credited
+    assert scores.prose[by_id["two"]] == scores.prose[by_id["w"]] == 2 * len(PARA)  # two sibling runs
+    assert scores.total[by_id["w"]] == 3 * len(PARA) + len("a link of text") + len("short")
+    assert scores.best is by_id["two"]
+
+
+def test_byline_and_rel_author_lookups_select_what_the_plain_expressions_select() -> None:
+    from lxml import etree
+
+    from pagescrub.tasks import metadata as md
+
+    tree = parse_html(
+        "<html><body><div class='Byline'>By Jane</div><span id='author-name'>Jane</span><p class=''>x</p>"
+        "<div class='post by-line' id='byline'>A</div><div>no</div><a rel='author' href='/j'>Jane</a>"
+        "<a rel=' nofollow  author '>J</a><a href='/x'>x</a><a rel='authors'>y</a><i class='AUTHOR'>z</i>"
+        "<b class='BYLINE x'>q</b><em id='x'>w</em></body></html>"
+    )
+    byline = etree.XPath(
+        ".//*[contains(@class, 'byline') or contains(@class, 'author') or contains(@class, 'Byline')"
+        " or contains(@class, 'Author') or contains(@id, 'byline') or contains(@id, 'author')"
+        " or contains(@class, 'BYLINE') or contains(@class, 'by-line')]"
+    )
+    rel = etree.XPath(".//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
+    assert md._BYLINE_XPATH(tree) == byline(tree) and len(byline(tree)) == 4
+    assert md._REL_AUTHOR_XPATH(tree) == rel(tree) and len(rel(tree)) == 2
+
+
+def test_date_label_hint_finds_what_the_case_insensitive_pattern_finds() -> None:
+    from pagescrub.tasks import metadata as md
+
+    for value in ["Published", "PUBLISHED on", "re-posted", "UpDaTeD", "Modified", "pub", "\u017fomething", "Publié", "x"]:
+        lowered = md._SHOWN_LABEL_HINT_ASCII_RE.search(value.lower()) if value.isascii() else md._SHOWN_LABEL_HINT_RE.search(value)
+        assert bool(lowered) == bool(md._SHOWN_LABEL_HINT_RE.search(value)), value
