@@ -49,14 +49,19 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # stops there, and templates that close the document early lose the article after it.
 _DOC_END_TAGS = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
 
-# Elements that never carry article text.
+# Elements that never carry article text. A <textarea>'s content is raw text, never elements:
+# it cannot have swallowed the article's markup, and what it holds is a form's value (often the
+# article's own HTML source, offered for copying by a "republish this story" box).
 _DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "link", "meta",
-    "input", "select", "option", "datalist",
+    "input", "select", "option", "datalist", "textarea",
 )
 # Widgets: dropped unless broken markup made them swallow the page (an unclosed
 # <button> can end up containing <main>).
-_WIDGET_TAGS = frozenset(("button", "textarea", "label", "dialog", "map", "form"))
+_WIDGET_TAGS = frozenset(("button", "label", "dialog", "map", "form"))
+# Roles of an overlay (a "republish this story" box, a sign-up form): never the article,
+# whatever its length (the page's main prose is never pruned).
+_DIALOG_ROLES = frozenset(("dialog", "alertdialog"))
 # Page chrome by HTML5 semantics; kept only when it holds most of the page's text.
 _CHROME_TAGS = ("nav", "aside", "footer")
 # Class/id words that mark chrome, matched as whole words of the attribute
@@ -74,6 +79,7 @@ _STRONG_CHROME = frozenset(
     cookie cookies consent gdpr banner-ad advert adverts advertisement advertising ad ads adslot
     ad-slot ad-container adunit ad-unit dfp sponsor sponsored breadcrumb breadcrumbs
     skip-link skiplink author-bio authorbio pagination pager prev-next post-navigation jump-link
+    republish republication
     """.split()
 )
 _WEAK_CHROME = frozenset(
@@ -206,14 +212,46 @@ def clean_html_tree(
             article.tail = None
         elif region is not None:
             _restore_lead(article, region)
-    if article is None:
+            _restore_lists(article, region)
+            _restore_intro(article, region)
+    text = _finish(article, authors, titles) if article is not None else ""
+    words = len(text.split())
+    main = _main_element(work)
+    if main is not None and (words < _FEW_WORDS or len(main.text_content().split()) >= _MAIN_RATIO * words):
+        # What was found is no article (a landing page of headlines and one-line blurbs) or
+        # one section of a page made of many (a guide's sections, a docs page, a list of
+        # entries): what the page marks as its main content is the text, when it holds
+        # far more once cleaned alike.
+        main = copy.deepcopy(main)
+        main.tail = None
+        main_text = _finish(main, authors, titles)
+        main_words = len(main_text.split())
+        if main_words > words and (words < _FEW_WORDS or main_words >= _MAIN_RATIO * words):
+            article, text = main, main_text
+    if article is None or not text:
         return CleanedBody(text="", html="")
-    _post_clean(article, authors)
-    _drop_page_notes(article, titles)
-    text = tree_to_text(article)
     _strip_attributes(article)
     html = lxml.html.tostring(article, encoding="unicode", method="html")
     return CleanedBody(text=text, html=html)
+
+
+# Fewer words than this and extract rejects the page (its MIN_WORDS): no article found.
+_FEW_WORDS = 25
+# The page's <main> replaces the article found when it holds this many times its words.
+_MAIN_RATIO = 3
+
+
+def _finish(article: HtmlElement, authors: Sequence[str], titles: set[str]) -> str:
+    """Clean ``article`` in place and return its text."""
+    _post_clean(article, authors)
+    _drop_page_notes(article, titles)
+    return tree_to_text(article)
+
+
+def _main_element(work: HtmlElement) -> HtmlElement | None:
+    """The pruned page's one <main> element (or role="main"), if it has one."""
+    found = work.xpath("//main | //*[@role='main']")
+    return found[0] if len(found) == 1 else None
 
 
 class _Readability(Document):
@@ -561,21 +599,23 @@ def _prune(root: HtmlElement) -> None:
             or el.get("aria-hidden") == "true"
             or _HIDDEN_STYLE.search(el.get("style", "") or "")
         )
-        chrome = el.tag in _CHROME_TAGS or el.tag in _WIDGET_TAGS or el.get("role") in ("navigation", "complementary", "contentinfo", "banner")
+        role = el.get("role")
+        chrome = el.tag in _CHROME_TAGS or el.tag in _WIDGET_TAGS or role in ("navigation", "complementary", "contentinfo", "banner")
+        modal = role in _DIALOG_ROLES or el.get("aria-modal") == "true"
         weak = False
         if not chrome:
             words = _attr_words(el)
             if words:
                 chrome = not words.isdisjoint(_STRONG_CHROME)
                 weak = not chrome and not words.isdisjoint(_WEAK_CHROME)
-        if hidden and not chrome and _collapsed_prose(el):
+        if hidden and not chrome and not modal and _collapsed_prose(el):
             # A collapsed accordion or "read more" section: content, only hidden
             # until clicked. Unhide it so readability does not drop it either.
             el.attrib.pop("hidden", None)
             el.attrib.pop("style", None)
             el.attrib.pop("aria-hidden", None)
-        elif hidden or chrome:
-            if _shorter_than(el, total * 0.3):
+        elif hidden or chrome or modal:
+            if modal or _shorter_than(el, total * 0.3):
                 _drop(el)
                 del stack[len(stack) - len(el):]
         elif weak:
@@ -768,6 +808,84 @@ def _restore_lead(article: HtmlElement, region: HtmlElement) -> None:
         article.insert(0, para)
 
 
+def _restore_lists(article: HtmlElement, region: HtmlElement) -> None:
+    """Put back the lists and tables of ``region`` that readability dropped after a heading
+    or a "...:" line it kept: a guide's checklists and steps, which it judges by their links.
+
+    Lists mostly of links stay out: those are the page's, not the text's.
+    """
+    kept: dict[str, HtmlElement] | None = None
+    have: str | None = None
+    for lst in list(region.iter("ul", "ol", "table")):
+        prev = lst.getprevious()
+        if prev is None or not isinstance(prev.tag, str) or not (prev.tag in _HEADINGS or prev.tag == "p"):
+            continue
+        head = prev.text_content()
+        if prev.tag == "p" and not head.rstrip().endswith(":"):
+            continue
+        if next(lst.iterancestors("li"), None) is not None:
+            continue
+        if kept is None:
+            kept = _intro_lines(article)
+        anchor = kept.get(_norm_words(head))
+        if anchor is None or anchor.getparent() is None:
+            continue
+        first = next((li for li in lst.iter("li", "tr") if li.text_content().strip()), None)
+        if first is None or _link_density(lst) >= 0.5:
+            continue
+        if have is None:
+            have = _norm_words(article.text_content())
+        if _norm_words(first.text_content()) in have:
+            continue
+        copied = copy.deepcopy(lst)
+        copied.tail = None
+        anchor.addnext(copied)
+
+
+def _restore_intro(article: HtmlElement, region: HtmlElement) -> None:
+    """Put back the blocks before ``region`` that are paragraphs through and through: an
+    introduction readability left out, in a block of its own before the body's."""
+    intro: list[HtmlElement] = []
+    node = region
+    for _ in range(3):
+        before = [el for el in node.itersiblings(preceding=True) if isinstance(el.tag, str)]
+        node = node.getparent()
+        if node is None or node.tag in ("body", "html"):
+            break
+        if not before:
+            continue
+        total = sum(_text_len(el) for el in before)
+        if total < 150:
+            break
+        links = sum(_text_len(a) for el in before for a in el.iter("a"))
+        sizes = [n for el in before for p in el.iter("p") if (n := _text_len(p)) >= 80]
+        if len(sizes) < 2 or sum(sizes) < 0.6 * total or links > 0.1 * total:
+            break
+        intro = before[::-1] + intro
+    if not intro:
+        return
+    have = _NORM.sub(" ", article.text_content())
+    for el in reversed(intro):
+        if _NORM.sub(" ", el.text_content()).strip()[:60] in have:
+            continue
+        block = copy.deepcopy(el)
+        block.tail = None
+        article.insert(0, block)
+
+
+def _intro_lines(article: HtmlElement) -> dict[str, HtmlElement]:
+    """The headings of ``article`` and its paragraphs ending in a colon, by their words."""
+    kept: dict[str, HtmlElement] = {}
+    for el in article.iter(*_HEADINGS, "p"):
+        text = el.text_content()
+        if el.tag == "p" and not text.rstrip().endswith(":"):
+            continue
+        key = _norm_words(text)
+        if key:
+            kept.setdefault(key, el)
+    return kept
+
+
 def _dense_prose(el: HtmlElement, scores: _ProseScores) -> bool:
     """Whether a block is mostly prose with few links.
 
@@ -830,10 +948,54 @@ def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
         items = [li for li in lst.iter("li")]
         if len(items) >= 2 and _link_density(lst) > 0.7 and _text_len(lst) / max(len(items), 1) < 120:
             _drop(lst)
+    _drop_teaser_cards(article)
     _drop_boilerplate_blocks(article, authors)
     _drop_data_values(article)
     _truncate_at_end_marker(article, authors=authors)
     _drop_empty(article)
+
+
+# A calendar date as listings print it: "March 27, 2025", "27 Mar 2025", "2025-03-27", "03/27/2025".
+_CARD_DATE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}(?!\d)"
+    r"|\b\d{1,2}(?:st|nd|rd|th)?\.?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+\d{4}(?!\d)"
+    r"|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{4}(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def _drop_teaser_cards(article: HtmlElement) -> None:
+    """Dated teaser cards after the text: small <article> elements nested in the article,
+    each with a link and a date (a "more posts" or "previous / next" list).
+
+    Listicles mark their entries as <article>s too, but undated; and cards before any
+    text are the page itself (a listing).
+    """
+    if article.find(".//article") is None:
+        return
+    cards: list[HtmlElement] = []
+    first = -1
+    done = 0
+    for el in article.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "article" and el is not article and _teaser_card(el):  # no <article> inside: never nested
+            cards.append(el)
+            if first < 0:
+                first = done
+        done += len((el.text or "").strip()) + len((el.tail or "").strip())
+    if len(cards) >= 2 and first >= 300:
+        for card in cards:
+            _drop(card)
+
+
+def _teaser_card(el: HtmlElement) -> bool:
+    """A short block holding a link (or inside one) and a date."""
+    if el.find(".//article") is not None or not _shorter_than(el, 1000):
+        return False
+    if el.find(".//a[@href]") is None and next(el.iterancestors("a"), None) is None:
+        return False
+    return el.find(".//time") is not None or bool(_CARD_DATE.search(el.text_content()))
 
 
 # Machine values that leak into text from microdata and hidden widgets.

@@ -266,3 +266,137 @@ def test_lead_paragraph_in_its_own_box_before_the_text_is_kept() -> None:
     text = clean_html_tree(parse_html(html)).text
     assert text.startswith("(Wire) The city will borrow less")
     assert "Part 7:" in text
+
+
+def test_textarea_holding_the_article_source_is_dropped() -> None:
+    # A "republish this story" box offers the article's HTML in a <textarea>: longer than
+    # the article, it is still a form's value, never text to keep.
+    source = "&lt;h1&gt;Headline&lt;/h1&gt; " + " ".join(f"&lt;p&gt;{PARA} Copy {i}.&lt;/p&gt;" for i in range(8))
+    html = _page(f"<article>{_article(3)}<div class='box'><textarea>{source}</textarea></div>{_article(2)}</article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 2." in text
+    assert "Copy 3." not in text and "<p>" not in text
+
+
+def test_dialog_is_dropped_however_long() -> None:
+    guide = "".join(
+        f"<p>Please credit the writer and link back to the original story when you share it, rule {i}.</p>"
+        for i in range(10)
+    )
+    html = _page(f"<article>{_article(8)}<div role='dialog' class='modal'><h2>Share our work</h2>{guide}</div></article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 7." in text
+    assert "Share our work" not in text and "rule 5" not in text
+
+
+def test_republication_box_is_dropped() -> None:
+    box = (
+        "<div id='republication-tracker-tool'><h3>Republish this article</h3>"
+        "<p>This work is licensed under a Creative Commons Attribution-NoDerivatives 4.0 International License, "
+        "so you may republish it for free, in print or online, with a credit to the writer.</p>"
+        "<p>Please keep the article whole, and do not change what it says; you may change references to time and place.</p></div>"
+    )
+    after = "".join(f"<p>{PARA} Later part {i}.</p>" for i in range(2))
+    html = _page(f"<article>{_article(3)}{box}{after}</article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 2." in text and "Later part 1." in text
+    assert "Creative Commons" not in text and "Republish" not in text and "keep the article whole" not in text
+
+
+def test_dated_teaser_cards_after_the_text_are_dropped() -> None:
+    cards = "".join(
+        f"<article class='post'><h3><a href='/post-{i}'>Another post number {i}</a></h3>"
+        f"<span>March {i + 2}, 2025</span><p>{PARA} Teaser {i}.</p><a href='/post-{i}'>Read more</a></article>"
+        for i in range(4)
+    )
+    html = _page(f"<div class='content'><h1>Headline</h1>{_article(3)}<div class='posts'>{cards}</div></div>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 2." in text
+    assert "Teaser" not in text and "Another post" not in text
+
+
+def test_undated_cards_of_a_listicle_are_kept() -> None:
+    cards = "".join(
+        f"<article class='entry'><h3><a href='/place-{i}'>Place number {i}</a></h3><p>{PARA} Place {i}.</p></article>"
+        for i in range(4)
+    )
+    html = _page(f"<div class='content'><h1>Headline</h1>{_article(3)}<div class='list'>{cards}</div></div>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "Place 3." in text
+
+
+def test_landing_page_with_nothing_but_blurbs_falls_back_to_main() -> None:
+    slides = "".join(
+        f"<section><h2>Project number {i}</h2><div><p>Work for client {i}.</p></div></section>"
+        for i in range(6)
+    )
+    html = _page(f"<nav><a href='/'>Home</a></nav><main><h1>Work made to meet your goals.</h1>{slides}</main>")
+    # Headlines and blurbs too short for readability and for the prose score.
+    text = clean_html_tree(parse_html(html)).text
+    assert "Work made to meet your goals." in text
+    assert "client 5" in text
+    assert "Home" not in text
+
+
+def test_page_of_many_sections_keeps_all_of_main_not_one_section() -> None:
+    # Readability and the prose score keep the one block of paragraphs; the page's other
+    # sections are lists of short items, three times as much text, all inside <main>.
+    sections = "".join(
+        f"<div class='section'><h2>Part {n}</h2><ul>"
+        + "".join(f"<li>Step {n}.{i}: check the settings, then restart.</li>" for i in range(10))
+        + "</ul></div>"
+        for n in range(4)
+    )
+    html = _page(
+        "<nav><a href='/'>Home</a> <a href='/docs'>Docs</a></nav>"
+        f"<main><div class='layout'><article><div class='text'>{_article(2)}</div></article>"
+        f"<div class='sections'>{sections}</div></div></main>"
+    )
+    text = clean_html_tree(parse_html(html)).text
+    assert "Paragraph 1." in text
+    assert "Step 0.0:" in text and "Step 3.9:" in text
+    assert "Docs" not in text
+
+
+def test_list_readability_drops_after_a_kept_heading_is_put_back() -> None:
+    # Readability drops a list with some links in it (a checklist naming products);
+    # the heading it kept introduces it, so it is the text's.
+    items = "".join(f"<li><a href='/p{i}'>Tent model {i}</a> for two people, light enough</li>" for i in range(6))
+    links = "".join(f"<li><a href='/more{i}'>Another guide number {i}</a></li>" for i in range(6))
+    before = "".join(f"<p>Part {i}: {PARA}</p>" for i in range(8))
+    after = "".join(f"<p>Closing {i}: {PARA}</p>" for i in range(4))
+    html = _page(
+        f"<article><div class='body'>{before}<h3>What to pack</h3><ul>{items}</ul>"
+        f"<h3>Guides</h3><ul>{links}</ul>{after}</div></article>"
+    )
+    text = clean_html_tree(parse_html(html)).text
+    assert "What to pack" in text and "Closing 3:" in text
+    assert "Tent model 0 for two people" in text and "Tent model 5" in text
+    assert "Another guide" not in text
+
+
+def test_table_readability_drops_after_a_kept_heading_is_put_back() -> None:
+    rows = "".join(
+        f"<tr><td><a href='/m{i}'>Model {i} tent</a> in the range</td><td>{i + 2} lb</td></tr>" for i in range(6)
+    )
+    before = "".join(f"<p>Part {i}: {PARA}</p>" for i in range(8))
+    after = "".join(f"<p>Closing {i}: {PARA}</p>" for i in range(4))
+    html = _page(f"<article><div class='body'>{before}<h3>How they compare</h3><table>{rows}</table>{after}</div></article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert "How they compare" in text and "Closing 3:" in text
+    assert "Model 0 tent in the range 2 lb" in text and "Model 5" in text
+
+
+def test_introduction_in_a_block_before_the_body_is_put_back() -> None:
+    # Readability keeps the body's block and leaves out the short one before it; both are
+    # paragraphs through and through.
+    intro = (
+        "<div class='intro'><p>Opening: the city will borrow less next year than in any year of the past decade, "
+        "the treasurer said.</p><p>Second: what the city owes will fall by a fifth, after a long review of its "
+        "debts and what it will have to pay back.</p></div>"
+    )
+    body = "".join(f"<p>Part {i}: {PARA}</p>" for i in range(12))
+    html = _page(f"<article>{intro}<div class='body'>{body}</div></article>")
+    text = clean_html_tree(parse_html(html)).text
+    assert text.startswith("Opening: the city")
+    assert "Second: what the city owes" in text and "Part 11:" in text
