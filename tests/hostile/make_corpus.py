@@ -195,6 +195,12 @@ def long_article(chars: int) -> bytes:
     return article_html(paragraphs=paras).encode()
 
 
+def many_paragraphs_article(n: int) -> bytes:
+    """An article of ``n`` short distinct paragraphs: its cost grows with the elements, under every size limit."""
+    head = " ".join(EN_PARAGRAPHS)[:110]
+    return article_html(paragraphs=[f"Part {i}. {head}" for i in range(n)]).encode()
+
+
 def big_page(size: int) -> Callable[[Path], None]:
     """A real-looking article followed by ordinary paragraphs up to ``size`` bytes, written in a stream."""
 
