@@ -126,12 +126,11 @@ def _systems() -> dict[str, Callable[[bytes], Any]]:
 def per_core(paths: Sequence[Path], rounds: int, warmup: int, quiet: bool) -> list[dict[str, Timing]]:
     systems = _systems()
     datas = [gzip.decompress(p.read_bytes()) for p in paths]
-    try:  # both reach dateparser through htmldate: its first look at a date in an unknown language
-        from htmldate.extractors import get_external_parser  # compiles every language's patterns (2-3 s,
+    # The cleaning workers' warm-up: among the rest, dateparser's patterns for every language, which
+    # both systems reach through htmldate (2-3 s, once per process): not charged to either.
+    from pagescrub.tasks.batch import warm_up
 
-        get_external_parser().get_date_data("qzxv 12 brrk")  # once per process): not charged to either
-    except Exception:  # noqa: BLE001 - another htmldate: the warm-up pages will do
-        pass
+    warm_up()
     for data in datas[-warmup:] if warmup else []:
         for fn in systems.values():
             fn(data)

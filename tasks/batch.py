@@ -81,9 +81,11 @@ __all__ = [
     "failed_page",
     "fetched_input",
     "process_batch",
+    "prestart_workers",
     "process_page",
     "reclean_page",
     "too_slow_reason",
+    "warm_up",
     "write_page",
 ]
 
@@ -475,7 +477,7 @@ def _worker_started(cpu_seconds: float = 0.0, memory_bytes: int = 0) -> None:
     global _cpu_seconds
     # Ctrl-C reaches the whole process group: the flow's process stops the run and its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _warm_up()
+    warm_up()
     if cpu_seconds > 0 and hasattr(signal, "setitimer") and resource is not None:
         signal.signal(signal.SIGPROF, _cpu_exceeded)
         _cpu_seconds = cpu_seconds
@@ -502,7 +504,7 @@ _WARM_UP_TEXT = (
 _warmed = False
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Clean two small pages before any limit is set, so a worker's lazy imports and models
     (readability, htmldate, the language model, dateparser's patterns for every language, which
     htmldate compiles on its first unknown-language date: ~2.5 s) are loaded outside the per-page

@@ -818,15 +818,11 @@ def _restore_lists(article: HtmlElement, region: HtmlElement) -> None:
     have: str | None = None
     for lst in list(region.iter("ul", "ol", "table")):
         prev = lst.getprevious()
-        if prev is None or not isinstance(prev.tag, str) or not (prev.tag in _HEADINGS or prev.tag == "p"):
-            continue
-        head = prev.text_content()
-        if prev.tag == "p" and not head.rstrip().endswith(":"):
-            continue
-        if next(lst.iterancestors("li"), None) is not None:
+        head = _lead_in(prev) if prev is not None else None
+        if head is None or next(lst.iterancestors("li"), None) is not None:
             continue
         if kept is None:
-            kept = _intro_lines(article)
+            kept = _lead_in_lines(article)
         anchor = kept.get(_norm_words(head))
         if anchor is None or anchor.getparent() is None:
             continue
@@ -873,14 +869,20 @@ def _restore_intro(article: HtmlElement, region: HtmlElement) -> None:
         article.insert(0, block)
 
 
-def _intro_lines(article: HtmlElement) -> dict[str, HtmlElement]:
-    """The headings of ``article`` and its paragraphs ending in a colon, by their words."""
+def _lead_in(el: HtmlElement) -> str | None:
+    """The text of a heading, or of a paragraph ending in a colon: a line a list may follow."""
+    if not isinstance(el.tag, str) or not (el.tag in _HEADINGS or el.tag == "p"):
+        return None
+    text = el.text_content()
+    return None if el.tag == "p" and not text.rstrip().endswith(":") else text
+
+
+def _lead_in_lines(article: HtmlElement) -> dict[str, HtmlElement]:
+    """The lead-in lines of ``article`` (see ``_lead_in``), by their words."""
     kept: dict[str, HtmlElement] = {}
     for el in article.iter(*_HEADINGS, "p"):
-        text = el.text_content()
-        if el.tag == "p" and not text.rstrip().endswith(":"):
-            continue
-        key = _norm_words(text)
+        text = _lead_in(el)
+        key = _norm_words(text) if text is not None else ""
         if key:
             kept.setdefault(key, el)
     return kept

@@ -4,6 +4,6 @@ Every worker forked from that server starts with them loaded, and shares
 their memory with it until written.
 """
 
-from pagescrub.tasks.batch import _warm_up
+from pagescrub.tasks.batch import warm_up
 
-_warm_up()
+warm_up()
