@@ -252,3 +252,25 @@ def test_html_to_text_separates_blocks():
     markup = "<html><body><div><p>End.</p><p>Next <b>bold</b> word<br>line</p><ul><li>a</li><li>b</li></ul></div></body></html>"
     assert html_to_text(markup) == "End.\nNext bold word\nline\na\nb"
     assert html_to_text("") == ""
+
+
+def test_wcxb_date_column_scores_published_only_and_the_note_counts_modified():
+    """The modified day never counts toward the date column; the diagnostic counts it as a fallback."""
+    from pathlib import Path
+
+    from benchmarks.quality import Corpus, Page, PageRun, Prediction, score_wcxb
+
+    gold = {"body": "a b c", "title": "T", "author": "None", "date": "2024-05-02"}
+    pages = [Page(id=str(i), path="", url=None) for i in range(3)]
+    corpus = Corpus("wcxb", Path("."), pages, {p.id: gold for p in pages})
+    runs = [
+        PageRun(Prediction("a b c", "T", [], "2024-05-02T10:00:00+00:00", None), 0.1, 0.1),
+        PageRun(Prediction("a b c", "T", [], "2023-01-01", "2024-05-02T08:00:00+02:00"), 0.1, 0.1),
+        PageRun(Prediction("a b c", "T", [], "2023-01-01", "2023-02-02"), 0.1, 0.1),
+    ]
+    summary, rows = score_wcxb(corpus, "pagescrub", runs)
+    assert summary["date_day"] == pytest.approx(1 / 3)
+    assert summary["date_day_published_or_modified"] == pytest.approx(2 / 3)
+    assert [r["date_ok"] for r in rows] == [True, False, False]
+    # trafilatura reports one date only: no diagnostic for it.
+    assert score_wcxb(corpus, "trafilatura", runs)[0]["date_day_published_or_modified"] is None
