@@ -208,9 +208,11 @@ class Peak:
     rss: int = 0  # bytes, summed over the tree
     rss_no_server: int = 0
     pss: int = 0
+    pss_no_server: int = 0
     processes: int = 0
     samples: int = 0
     detail: dict[int, int] = field(default_factory=dict)
+    servers: set[int] = field(default_factory=set)  # seen while alive: /proc says nothing after the run
 
 
 class TreeSampler(threading.Thread):
@@ -236,13 +238,16 @@ class TreeSampler(threading.Thread):
             if ticks is not None:
                 self.cpu_ticks[pid] = ticks
         rss = {pid: _kb(f"/proc/{pid}/status", "VmRSS:") * 1024 for pid in pids}
+        pss = {pid: _kb(f"/proc/{pid}/smaps_rollup", "Pss:") * 1024 for pid in pids}
         total = sum(rss.values())
         p = self.peak
         p.samples += 1
+        p.servers.update(pid for pid in pids if pid not in p.servers and _is_server(pid))
         if total > p.rss:
             p.rss, p.processes, p.detail = total, len(pids), rss
-        p.rss_no_server = max(p.rss_no_server, sum(v for pid, v in rss.items() if not _is_server(pid)))
-        p.pss = max(p.pss, sum(_kb(f"/proc/{pid}/smaps_rollup", "Pss:") * 1024 for pid in pids))
+        p.rss_no_server = max(p.rss_no_server, sum(v for pid, v in rss.items() if pid not in p.servers))
+        p.pss = max(p.pss, sum(pss.values()))
+        p.pss_no_server = max(p.pss_no_server, sum(v for pid, v in pss.items() if pid not in p.servers))
 
     def stop(self) -> Peak:
         self._halt.set()
@@ -493,7 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         done(out)
         rate = e2e.pages / e2e.wall
         figures["e2e"] = {"pages": e2e.pages, "wall": e2e.wall, "cpu": e2e.cpu, "flow_wall": e2e.flow_wall, "returncode": e2e.returncode,
-                          "peak_rss": e2e.peak.rss, "peak_rss_no_server": e2e.peak.rss_no_server, "peak_pss": e2e.peak.pss}
+                          "peak_rss": e2e.peak.rss, "peak_rss_no_server": e2e.peak.rss_no_server, "peak_pss": e2e.peak.pss,
+                          "peak_pss_no_server": e2e.peak.pss_no_server}
         if e2e.returncode != 0 or e2e.pages != n:
             notes.append(f"end-to-end run: exit code {e2e.returncode}, {e2e.pages} of {n} pages in the manifest; log {e2e.log}")
         if "e2e" not in args.skip:
@@ -549,6 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             peaks.append((n, run.peak))
             figures[f"rss_{n}"] = {"pages": run.pages, "wall": run.wall, "peak_rss": run.peak.rss,
                                    "peak_rss_no_server": run.peak.rss_no_server, "peak_pss": run.peak.pss,
+                                   "peak_pss_no_server": run.peak.pss_no_server,
                                    "processes": run.peak.processes}
             load[f"after_rss_{n}"] = os.getloadavg()
         (small, a), (large, b) = peaks
@@ -557,13 +564,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n, peak in peaks:
             rows.append([f"peak RSS, process tree, {n} pages (MB)", _mb(peak.rss), "", "",
                          f"< {TARGETS['rss_mb']}", _ok(peak.rss < TARGETS["rss_mb"] * 2**20)])
-            rows.append(["  without the temporary Prefect server / PSS (MB)", f"{_mb(peak.rss_no_server)} / {_mb(peak.pss)}",
+            rows.append(["  without the temporary Prefect server (MB)", _mb(peak.rss_no_server), "", "", "", ""])
+            rows.append(["  summed PSS, with / without the server (MB)", f"{_mb(peak.pss)} / {_mb(peak.pss_no_server)}",
                          "", "", "", ""])
         rows.append([f"peak RSS {large} / {small} pages", "", "", f"{ratio:.2f}", f"<= {TARGETS['rss_ratio']}",
                      _ok(ratio <= TARGETS["rss_ratio"])])
         biggest = max(peaks, key=lambda np_: np_[1].rss)[1]
         notes.append("processes at the highest peak (MB): " + ", ".join(
-            f"{pid}{' (server)' if _is_server(pid) else ''} {_mb(v)}" for pid, v in sorted(biggest.detail.items())))
+            f"{pid}{' (server)' if pid in biggest.servers else ''} {_mb(v)}" for pid, v in sorted(biggest.detail.items())))
         if server:
             notes.append("PREFECT_API_URL unset: each run started its own temporary Prefect server (counted).")
 
