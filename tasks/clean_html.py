@@ -13,9 +13,10 @@ import importlib.metadata
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 import lxml.etree
@@ -542,7 +543,7 @@ def _shorter_than(el: HtmlElement, limit: float) -> bool:
     raw = el.text_content()
     if len(raw) < limit:
         return True
-    if _solid_len(raw) >= limit:
+    if _solid_at_least(raw, limit):
         return False
     return len(_collapse_spaces(raw).strip()) < limit
 
@@ -557,7 +558,21 @@ def _solid_len(text: str) -> int:
     return sum(map(len, text.split())) - text.count("\u200b")
 
 
-def _attr_words(el: HtmlElement) -> frozenset[str]:
+def _solid_at_least(text: str, limit: float) -> bool:
+    """``_solid_len(text) >= limit``, measured on the text's opening first.
+
+    Solid characters are counted one by one, so an opening holds no more of them than
+    the whole text: when the first ``2 * limit`` characters hold enough, the rest of a
+    long text (a whole article, for its outer blocks) is never split.
+    """
+    head = int(2 * limit) + 1
+    if len(text) > head and _solid_len(text[:head]) >= limit:
+        return True
+    return _solid_len(text) >= limit
+
+
+def _attr_words(el: HtmlElement | Mapping[str, str]) -> frozenset[str]:
+    """The class, id and role words of an element, or of its attributes as a dict."""
     return _words_of(f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}")
 
 
@@ -590,21 +605,23 @@ def _prune(root: HtmlElement) -> None:
         el = stack.pop()
         if len(el):
             stack.extend(reversed(el))
-        if not isinstance(el.tag, str) or el.getparent() is None or el in protected:
+        tag = el.tag
+        if not isinstance(tag, str) or el.getparent() is None or el in protected:
             continue
-        if el.tag in ("html", "body", "article", "main") or el.get("itemprop") == "articleBody":
+        attrs = dict(el.items())  # one call for the attributes read below (a lookup each costs as much)
+        if tag in ("html", "body", "article", "main") or attrs.get("itemprop") == "articleBody":
             continue
         hidden = (
-            el.get("hidden") is not None
-            or el.get("aria-hidden") == "true"
-            or _HIDDEN_STYLE.search(el.get("style", "") or "")
+            attrs.get("hidden") is not None
+            or attrs.get("aria-hidden") == "true"
+            or _HIDDEN_STYLE.search(attrs.get("style", "") or "")
         )
-        role = el.get("role")
-        chrome = el.tag in _CHROME_TAGS or el.tag in _WIDGET_TAGS or role in ("navigation", "complementary", "contentinfo", "banner")
-        modal = role in _DIALOG_ROLES or el.get("aria-modal") == "true"
+        role = attrs.get("role")
+        chrome = tag in _CHROME_TAGS or tag in _WIDGET_TAGS or role in ("navigation", "complementary", "contentinfo", "banner")
+        modal = role in _DIALOG_ROLES or attrs.get("aria-modal") == "true"
         weak = False
         if not chrome:
-            words = _attr_words(el)
+            words = _attr_words(attrs)
             if words:
                 chrome = not words.isdisjoint(_STRONG_CHROME)
                 weak = not chrome and not words.isdisjoint(_WEAK_CHROME)
@@ -620,7 +637,7 @@ def _prune(root: HtmlElement) -> None:
                 del stack[len(stack) - len(el):]
         elif weak:
             size = _text_len(el)
-            if size < 150 or _link_density(el) > 0.5:
+            if size < 150 or _link_density(el, size) > 0.5:
                 _drop(el)
                 del stack[len(stack) - len(el):]
 
@@ -728,13 +745,16 @@ _PARA_TAGS = frozenset(("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "dd
 def _locate(work: HtmlElement, article: HtmlElement) -> HtmlElement | None:
     """Where readability's article sits in our tree: the common ancestor of its
     first and last paragraphs, found by their text."""
-    paras = [el for el in _leaf_blocks(article) if _text_len(el) >= 80]
-    if not paras:
+    leaves = _leaf_blocks(article)
+    # The first three and the last three paragraphs: only those are ever looked for.
+    first = list(islice((el for el in leaves if _text_len(el) >= 80), 3))
+    if not first:
         return None
+    last = list(islice((el for el in reversed(leaves) if _text_len(el) >= 80), 3))
     found = []
     # A paragraph readability made from a <div> split by inline tags may have no
     # counterpart: the next one in from either end stands in for it.
-    for tries in (paras[:3], paras[::-1][:3]):
+    for tries in (first, last):
         hit = next((h for h in map(lambda para: _find_para(work, para), tries) if h is not None), None)
         if hit is None:
             return None
@@ -915,8 +935,10 @@ def _drop(el: HtmlElement) -> None:
     parent.remove(el)
 
 
-def _link_density(el: HtmlElement) -> float:
-    total = _text_len(el)
+def _link_density(el: HtmlElement, total: int | None = None) -> float:
+    """The share of ``el``'s text inside links; ``total``, when given, is ``_text_len(el)``, already known."""
+    if total is None:
+        total = _text_len(el)
     if not total:
         return 0.0
     links = sum(_text_len(a) for a in el.iter("a"))
@@ -939,7 +961,7 @@ def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
         if el.getparent() is None:
             continue
         raw = el.text_content()
-        if len(raw) >= 200 and _solid_len(raw) >= 200:
+        if len(raw) >= 200 and _solid_at_least(raw, 200):
             continue  # 200 characters or more whatever the spacing: not a short chrome line
         text = _collapse_spaces(raw).strip()
         if text and len(text) < 200 and _CHROME_TEXT.match(text):
@@ -1042,6 +1064,8 @@ def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False
     Only after some text (300 characters and a fifth of the whole), so a marker
     word in the article's opening cannot cut the article.
     """
+    if headings_only and next(article.iter(*_HEADINGS), None) is None:
+        return  # only a heading may cut here
     total = _text_len(article)
     if not total:
         return
@@ -1051,7 +1075,7 @@ def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False
     for el in article.iter():
         if el in leaves and done >= max(300, total * 0.2) and (not headings_only or el.tag in _HEADINGS):
             raw = el.text_content()
-            text = _collapse_spaces(raw).strip() if len(raw) < 80 or _solid_len(raw) < 80 else raw
+            text = _collapse_spaces(raw).strip() if len(raw) < 80 or not _solid_at_least(raw, 80) else raw
             if len(text) < 80 and (_END_MARKER.match(text) or text.lower() in names):
                 _drop_following(el, article)
                 return
@@ -1147,7 +1171,7 @@ def _drop_boilerplate_blocks(article: HtmlElement, authors: Sequence[str]) -> No
             drop = True
         elif tail and nwords <= 40 and _CONTACT.search(text):
             drop = True
-        elif el.tag not in ("li", "td", "th") and nwords < 30 and _link_density(el) >= 0.9:
+        elif el.tag not in ("li", "td", "th") and nwords < 30 and _link_density(el, len(text)) >= 0.9:
             drop = True  # a "read also" link standing as its own line
         seen.add(key)
         if drop:

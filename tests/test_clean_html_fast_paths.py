@@ -135,3 +135,13 @@ def test_date_label_hint_finds_what_the_case_insensitive_pattern_finds() -> None
     for value in ["Published", "PUBLISHED on", "re-posted", "UpDaTeD", "Modified", "pub", "\u017fomething", "Publié", "x"]:
         lowered = md._SHOWN_LABEL_HINT_ASCII_RE.search(value.lower()) if value.isascii() else md._SHOWN_LABEL_HINT_RE.search(value)
         assert bool(lowered) == bool(md._SHOWN_LABEL_HINT_RE.search(value)), value
+
+
+def test_solid_length_bound_from_the_opening_agrees_with_the_whole_count() -> None:
+    rnd = random.Random(7)
+    chars = [" ", "\t", "\n", "\xa0", "\u200b", "\u3000", "a", "b"]
+    texts = ["".join(rnd.choice(chars) for _ in range(rnd.randint(0, 1200))) for _ in range(3000)]
+    texts += ["a" * 400, " " * 400 + "a" * 200, "\u200b" * 300 + "a" * 300, "a" * 199 + " " * 300 + "b"]
+    for text in texts:
+        for limit in (1, 80, 199.5, 200, 300, 450.3):
+            assert ch._solid_at_least(text, limit) == (ch._solid_len(text) >= limit), (repr(text[:40]), limit)
