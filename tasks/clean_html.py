@@ -1118,21 +1118,21 @@ _WORD = re.compile(r"\w+")
 
 
 _LINE_TAGS = _BLOCK_TAGS - {"br", "hr"}
+_LINE_TAG_NAMES = tuple(sorted(_LINE_TAGS))
 
 
 def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
     """Block elements with no block inside: the units a reader sees as lines."""
-    nodes = list(root.iter())
+    # Only the block elements are visited (lxml selects them by tag, in document order),
+    # and each ancestor once: the walk up stops at one already known to hold a block.
+    blocks = [el for el in root.iter(*_LINE_TAG_NAMES) if el is not root]
     holders: set[HtmlElement] = set()  # elements with a block element somewhere inside
-    for el in reversed(nodes):  # children before their parents
-        if el in holders or (isinstance(el.tag, str) and el.tag in _LINE_TAGS):
-            parent = el.getparent()
-            if parent is not None:
-                holders.add(parent)
-    return [
-        el for el in nodes
-        if el is not root and isinstance(el.tag, str) and el.tag in _LINE_TAGS and el not in holders
-    ]
+    for el in blocks:
+        parent = el.getparent()
+        while parent is not None and parent not in holders:
+            holders.add(parent)
+            parent = parent.getparent()
+    return [el for el in blocks if el not in holders]
 
 
 def _drop_boilerplate_blocks(article: HtmlElement, authors: Sequence[str]) -> None:

@@ -145,3 +145,28 @@ def test_solid_length_bound_from_the_opening_agrees_with_the_whole_count() -> No
     for text in texts:
         for limit in (1, 80, 199.5, 200, 300, 450.3):
             assert ch._solid_at_least(text, limit) == (ch._solid_len(text) >= limit), (repr(text[:40]), limit)
+
+
+def _leaf_blocks_by_scan(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """Leaf blocks as first written: every node visited, children before parents."""
+    nodes = list(root.iter())
+    holders = set()
+    for el in reversed(nodes):
+        if el in holders or (isinstance(el.tag, str) and el.tag in ch._LINE_TAGS):
+            if el.getparent() is not None:
+                holders.add(el.getparent())
+    return [el for el in nodes if el is not root and isinstance(el.tag, str) and el.tag in ch._LINE_TAGS and el not in holders]
+
+
+def test_leaf_blocks_are_the_blocks_with_no_block_inside() -> None:
+    html = (
+        "<div><p>one <b>bold</b></p><!-- c --><div><span>inline <em>only</em></span></div>"
+        "<section><div><ul><li>a</li><li><p>b</p></li></ul></div><span><p>in span</p></span></section>"
+        "<table><tr><td>x</td><td><div>y</div></td></tr></table><br><hr><h2>head</h2></div>"
+    )
+    for root in (lxml.html.fragment_fromstring(html), lxml.html.fragment_fromstring("<p>alone <i>x</i></p>")):
+        for el in [root, *root.iter()]:
+            if isinstance(el.tag, str):
+                assert ch._leaf_blocks(el) == _leaf_blocks_by_scan(el)
+    leaves = ch._leaf_blocks(lxml.html.fragment_fromstring(html))
+    assert [el.text_content() for el in leaves][:3] == ["one bold", "inline only", "a"]
