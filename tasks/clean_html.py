@@ -945,6 +945,9 @@ def _link_density(el: HtmlElement, total: int | None = None) -> float:
     return links / total
 
 
+_WITH_ATTR_WORDS = lxml.etree.XPath("descendant-or-self::*[@class or @id or @role]")
+
+
 def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
     """Remove the residual chrome readability keeps: short boilerplate blocks, link lists, empties."""
     # Headings such as "3 Comments" first: the block clean-up below would remove
@@ -953,8 +956,9 @@ def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
     for el in list(article.iter("figcaption", "figure")):
         if el.getparent() is not None and (el.tag == "figcaption" or _shorter_than(el, 300)):
             _drop(el)
-    for el in list(article.iter()):
-        if isinstance(el.tag, str) and el.getparent() is not None and not _attr_words(el).isdisjoint(_CAPTION_WORDS):
+    # Only an element with a class, id or role has words to judge (the XPath selects them in C).
+    for el in _WITH_ATTR_WORDS(article):
+        if el.getparent() is not None and not _attr_words(el).isdisjoint(_CAPTION_WORDS):
             if _shorter_than(el, 300):
                 _drop(el)
     for el in list(article.iter("p", "div", "li", "span", "h2", "h3", "h4", "h5", "h6", "strong", "em", "small", "b", "i")):

@@ -235,10 +235,9 @@ def normalize_unicode(text: str) -> str:
     # A lone tab has no space or tab beside it, so it is never touched.
     text = _SPACE_RUN.sub(" ", text)
     if "\t" in text:
-        if " \t" in text:
-            text = text.replace(" \t", "\t\t")
-        if "\t " in text:
-            text = text.replace("\t ", "\t\t")
+        # str.replace looks for the pair itself (and returns the text as it is without one):
+        # an ``in`` test first would search a page holding it twice.
+        text = text.replace(" \t", "\t\t").replace("\t ", "\t\t")
         text = _TAB_RUN.sub(" ", text)
     return text
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from dateutil import parser as _du_parser
@@ -831,6 +832,11 @@ def _identifier() -> Any:
     return _IDENTIFIER
 
 
+def _has_letters(text: str, count: int) -> bool:
+    """Whether ``text`` holds at least ``count`` letters; stops counting there (C-level filter)."""
+    return len(list(islice(filter(str.isalpha, text), count))) == count
+
+
 def detect_language(text: str) -> str | None:
     """Language of a text with py3langid, on the first ~2000 characters (enough, and fast).
 
@@ -843,7 +849,7 @@ def detect_language(text: str) -> str | None:
     if len(sample) > _LANG_SAMPLE:
         cut = sample.rfind(" ", 0, _LANG_SAMPLE)
         sample = sample[: cut if cut > _LANG_SAMPLE // 2 else _LANG_SAMPLE]
-    if len(sample) < _LANG_MIN_CHARS or sum(c.isalpha() for c in sample) < _LANG_MIN_CHARS // 2:
+    if len(sample) < _LANG_MIN_CHARS or not _has_letters(sample, _LANG_MIN_CHARS // 2):
         return None
     try:
         lang, confidence = _identifier().classify(sample)
