@@ -1144,7 +1144,9 @@ def _in_content(el: Any) -> bool:
 class _Page:
     """Everything read in one pass over the few tags metadata lives in."""
 
-    __slots__ = ("metas", "canonical", "image_src", "scripts", "title", "h1s", "h1_total", "times", "base", "lang")
+    __slots__ = (
+        "metas", "canonical", "image_src", "scripts", "title", "h1s", "h1_els", "h1_total", "times", "base", "lang"
+    )
 
     def __init__(self, tree: Any) -> None:
         self.metas: dict[str, list[str]] = {}
@@ -1153,6 +1155,7 @@ class _Page:
         self.scripts: list[str] = []
         self.title: str | None = None
         self.h1s: list[tuple[str, bool]] = []  # (text, inside article/main)
+        self.h1_els: list[Any] = []  # the elements of h1s, in the same order
         self.h1_total = 0
         self.times: list[Any] = []
         self.base: str | None = None
@@ -1192,6 +1195,7 @@ class _Page:
                     text = _element_text(el, _MAX_TITLE, spaced=False)
                     if text:
                         self.h1s.append((text, _in_content(el)))
+                        self.h1_els.append(el)
             elif tag == "time":
                 if len(self.times) < 100:
                     self.times.append(el)
@@ -1665,6 +1669,166 @@ def _labelled_dates(text: str, now: datetime) -> tuple[str | None, str | None]:
     return published, modified
 
 
+# -- the date shown beside the headline -------------------------------------------------------
+# Article headers show the publication day without a label ("Jane Doe · March 1, 2024",
+# "7 min read · Dec 30, 2013", "12.12.2025"): a short text right before or after the <h1>.
+_HEADER_BEFORE_NODES = 8
+_HEADER_AFTER_NODES = 30
+_HEADER_BEFORE_CHARS = 200  # text between the date and the headline: a kicker, breadcrumbs
+_HEADER_AFTER_CHARS = 400  # a standfirst and a byline; the article's own text starts after
+_HEADER_NODE_EXTRA = 40  # text beside the date in its own text node: "by Jane Doe", "- 11 minutes"
+_HEADER_TEXT = "text()[normalize-space()][not(parent::script or parent::style)]"
+_HEADER_BEFORE_XPATH = etree.XPath(f"preceding::{_HEADER_TEXT}[position() <= {_HEADER_BEFORE_NODES}]")
+_HEADER_AFTER_XPATH = etree.XPath(f"following::{_HEADER_TEXT}[position() <= {_HEADER_AFTER_NODES}]")
+_NUMERIC_DATE_RE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?![\d/-]|\.\d)")
+_YMD_SLASHED_RE = re.compile(r"(?<![\d./-])(\d{4})([./])(\d{1,2})\2(\d{1,2})(?![\d./-])")
+# What a header date must not be: an update, a review, an event's or an offer's day, a range's end.
+_HEADER_NOT_PUBLISHED_RE = re.compile(
+    r"(?:(?:updated|modified|reviewed|revised|edited|checked|verified)(?:\s+(?:on|at))?|last\s+\w+|as\s+of|event|"
+    r"expir\w*|effective|beginning|starting|valid|deadline|due|until|through|from|since|ends?|starts?|closes?|"
+    r"opens?|©|copyright)\W*$",
+    re.IGNORECASE,
+)
+_HEADER_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "option", "textarea", "h1"})
+_SUBHEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+# Regions writing numeric dates month first (3/4/2025 = March 4); everyone else writes the day first.
+_MONTH_FIRST_REGIONS = frozenset({"us", "ph", "fm", "mh", "pw", "as", "gu", "mp", "pr", "vi", "um"})
+
+
+def _month_first(*langs: str | None) -> bool:
+    """Whether the page's language tag ("en-US", "en_GB", "de") writes numeric dates month first:
+    a US region, or English without a region (most English pages are American); no tag at all
+    keeps dateutil's month-first reading."""
+    for raw in langs:
+        if not raw:
+            continue
+        parts = [p for p in re.split(r"[-_]", raw.strip().lower()) if p]
+        if not parts or not parts[0].isalpha():
+            continue
+        region = next((p for p in parts[1:] if len(p) == 2 and p.isalpha()), None)
+        if region is not None:
+            return region in _MONTH_FIRST_REGIONS
+        return parts[0] == "en"
+    return True
+
+
+_URL_DAY_RE = re.compile(rf"/((?:19|20)\d{{2}})[/-](\d{{1,2}}|{_MONTHS})[/-](\d{{1,2}})(?=[/_.-]|$)", re.IGNORECASE)
+_MONTH_NUMBERS = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), 1) for name in names}
+
+
+def _url_day(url: str | None) -> tuple[int, int, int] | None:
+    """(year, month, day) from a dated path ("/2023/10/03/", "/2023/october/03/")."""
+    m = _URL_DAY_RE.search(url or "")
+    if not m:
+        return None
+    month = m.group(2).lower().rstrip(".")
+    number = int(month) if month.isdigit() else _MONTH_NUMBERS.get(month)
+    return (int(m.group(1)), number, int(m.group(3))) if number else None
+
+
+def _numeric_date(
+    text: str, month_first: bool, now: datetime, url_day: tuple[int, int, int] | None = None
+) -> tuple[int, int, str] | None:
+    """The first all-numeric date in a text: (start, end, ISO). Dotted dates are day first
+    everywhere; slashed ones are read as the page's dated URL says, else in the page's order,
+    unless a number over 12 settles it."""
+    m = _YMD_SLASHED_RE.search(text)
+    if m:
+        return _checked_day(m, int(m.group(1)), int(m.group(3)), int(m.group(4)), now)
+    m = _NUMERIC_DATE_RE.search(text)
+    if not m:
+        return None
+    a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+    if url_day in ((year, a, b), (year, b, a)):
+        month_first = url_day == (year, a, b)
+    day_first = m.group(2) == "." or a > 12 or (b <= 12 and not month_first)
+    day, month = (a, b) if day_first else (b, a)
+    return _checked_day(m, year, month, day, now)
+
+
+def _checked_day(m: re.Match[str], year: int, month: int, day: int, now: datetime) -> tuple[int, int, str] | None:
+    try:
+        value = datetime(year, month, day, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    if value < _MIN_DATE or value > now + timedelta(days=1):
+        return None
+    return m.start(), m.end(), value.isoformat()
+
+
+def _header_date(
+    h1: Any, month_first: bool, now: datetime, url_day: tuple[int, int, int] | None = None
+) -> str | None:
+    """The day shown beside the headline: the date in the text nearest the <h1> (a few short
+    texts before it, the standfirst and byline after it) whose own text is little more than the
+    date, outside navigation, sidebars and comments, and not labelled as an update or an event."""
+    before: list[Any] = []
+    chars = 0
+    for node in reversed(_HEADER_BEFORE_XPATH(h1)):
+        chars += len(node.strip())
+        if chars > _HEADER_BEFORE_CHARS:
+            break
+        before.append(node)
+    after: list[Any] = []
+    chars = 0
+    for node in _HEADER_AFTER_XPATH(h1):
+        chars += len(node.strip())
+        if chars > _HEADER_AFTER_CHARS:
+            break
+        after.append(node)
+    nodes = before[::-1] + after
+    # Nearest first: the texts right after the headline, then those right before it.
+    for index in [*range(len(before), len(nodes)), *range(len(before) - 1, -1, -1)]:
+        node = nodes[index]
+        text = _collapse(node)
+        if len(text) > _HEADER_NODE_EXTRA + 30 or not _DIGIT_RE.search(text):
+            continue
+        found = _header_date_in(text, month_first, now, url_day)
+        if found is None:
+            continue
+        start, end, value = found
+        if len(text) - (end - start) > _HEADER_NODE_EXTRA:
+            continue  # a sentence mentioning a day, not a dateline
+        holder = node.getparent()
+        if holder is not None and node.is_tail:
+            holder = holder.getparent()
+        if holder is None or holder.tag in _HEADER_SKIP_TAGS or _shown_skip(holder):
+            continue
+        if holder.tag in _SUBHEADINGS and len(text) - (end - start) > 2:
+            continue  # "Effective from 6/2/2025": a heading naming a day is about something else
+        first = len(before) if index >= len(before) else 0  # a label never reaches across the headline
+        label = _collapse(" ".join(nodes[max(first, index - 2) : index]) + " " + text[:start])[-40:]
+        if _HEADER_NOT_PUBLISHED_RE.search(label) or _SHOWN_MODIFIED_RE.search(label):
+            continue
+        return _machine_value(holder, now) or value
+    return None
+
+
+def _machine_value(el: Any, now: datetime) -> str | None:
+    """The datetime attribute of the <time> a shown date is written in: the page's own reading of
+    its text, with the time and offset the text leaves out."""
+    for _ in range(2):
+        if el is None:
+            break
+        if el.tag == "time" and el.get("datetime"):
+            return normalize_date(el.get("datetime"), now=now)
+        el = el.getparent()
+    return None
+
+
+def _header_date_in(
+    text: str, month_first: bool, now: datetime, url_day: tuple[int, int, int] | None
+) -> tuple[int, int, str] | None:
+    m = _SHOWN_DATE_RE.search(text)
+    if m:
+        value = normalize_date(m.group(0), now=now)
+        return (m.start(), m.end(), value) if value else None
+    return _numeric_date(text, month_first, now, url_day)
+
+
 #: htmldate's extensive search (a scan of the page's free text for date patterns) only on pages
 #: with at most this many characters of text: its cost grows with the text.
 _HTMLDATE_EXTENSIVE_MAX_CHARS = 1_000_000
@@ -1800,6 +1964,17 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
     if shown_published and (md.published_at is None or _days_apart(shown_published, md.published_at) > 1):
         md.published_at = shown_published
     md.modified_at = md.modified_at or shown_modified
+    # The day shown beside the headline: before htmldate's guesses, and before markup naming a later day.
+    if shown_published is None and h1 is not None:
+        locale = (page.lang, page.first("og:locale", limit=50), page.first("content-language", limit=50))
+        h1_el = page.h1_els[[text for text, _ in page.h1s].index(h1)]
+        header = _header_date(h1_el, _month_first(*locale), now, _url_day(page_url))
+        if header is not None and _header_wins(header, md.published_at, md.modified_at):
+            if md.published_at is None:
+                # htmldate's reading of the same day keeps the time the header leaves out.
+                found = _htmldate(tree, page_url or md.canonical_url, now)
+                header = found if found and found[:10] == header[:10] else header
+            md.published_at = header
     if md.published_at is None:
         md.published_at = _htmldate(tree, page_url or md.canonical_url, now)
     if md.published_at and md.modified_at and _iso_before(md.modified_at, md.published_at):
@@ -1826,6 +2001,17 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
         or _lang_code(page.first("og:locale", limit=50))
         or _lang_code(page.first("content-language", "language", "dc.language", "dcterms.language", limit=50))
     )
+
+
+def _header_wins(header: str, published: str | None, modified: str | None) -> bool:
+    """The day beside the headline is the publication when the markup names none, or names a later
+    day (more than a time zone apart) that is not the update the header shows: a page cannot have
+    been published after the day it shows as its own, but CMS migrations rewrite datePublished."""
+    if published is None:
+        return True
+    if header[:10] >= published[:10] or _days_apart(header, published) <= 1:
+        return False
+    return modified is None or header[:10] != modified[:10] or modified[:10] == published[:10]
 
 
 def _days_apart(a: str, b: str) -> int:

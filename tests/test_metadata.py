@@ -524,3 +524,75 @@ def test_htmldate_scans_free_text_only_on_pages_up_to_a_million_characters(monke
     extract_html_metadata(page(body="<p>" + "word " * 1000 + "</p>"))
     extract_html_metadata(page(body="<p>" + "word " * 210_000 + "</p>"))
     assert calls == [True, False]
+
+
+# --------------------------------------------------------------------------- the date beside the headline
+
+
+def test_header_date_beats_a_later_structured_date_published() -> None:
+    # A CMS migration rewrote datePublished (and dateModified) to the day of the move.
+    data = {"@type": "BlogPosting", "headline": "How to price a class", "datePublished": "2025-06-24", "dateModified": "2025-06-24"}
+    body = (
+        "<article><h1>How to price a class</h1><div class='attributed'><div>Shauna Ray</div>"
+        "<div class='text-date'>August 25, 2024</div></div><p>" + "Body text. " * 30 + "</p></article>"
+    )
+    md = extract_html_metadata(page(head=ld(data), body=body), "https://example.com/blog/price")
+    assert md.published_at == "2024-08-25T00:00:00+00:00"
+
+
+def test_header_date_later_than_date_published_is_an_update_and_loses() -> None:
+    head = (
+        '<meta property="article:published_time" content="2024-05-09T00:00:00+00:00">'
+        '<meta property="article:modified_time" content="2025-12-16T00:00:00+00:00">'
+    )
+    body = "<article><h1>State of things</h1><div>16 December 2025 by Sam Lee</div><p>Text.</p></article>"
+    assert extract_html_metadata(page(head=head, body=body)).published_at == "2024-05-09T00:00:00+00:00"
+
+
+def test_header_dates_in_sentences_labelled_updates_or_events_are_not_the_publication() -> None:
+    head = '<meta property="article:published_time" content="2024-05-20T10:00:00+00:00">'
+    for shown in (
+        "<p>On March 3, 2021 the council voted to close the old bridge for good.</p>",
+        "<div><span>Reviewed on</span> <span>March 3, 2021</span></div>",
+        "<div>Event: March 3, 2021</div>",
+        "<div>Last active <span>March 3, 2021 13:58</span></div>",
+        "<h4>Effective beginning 3/3/2021:</h4>",
+    ):
+        body = f"<article><h1>Bridge closes</h1>{shown}<p>Text.</p></article>"
+        assert extract_html_metadata(page(head=head, body=body)).published_at == "2024-05-20T10:00:00+00:00", shown
+
+
+def test_header_date_before_the_headline_is_found_and_beats_htmldate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import htmldate
+
+    monkeypatch.setattr(htmldate, "find_date", lambda tree, **kwargs: "2025-04-06T16:10:39+0000")
+    body = "<header><p>February 4, 2025 - 11 minutes</p><h1>Cloud trends to watch</h1></header><p>Text.</p>"
+    assert extract_html_metadata(page(body=body)).published_at == "2025-02-04T00:00:00+00:00"
+    # htmldate naming the same day keeps its time.
+    monkeypatch.setattr(htmldate, "find_date", lambda tree, **kwargs: "2025-02-04T16:10:39+0000")
+    assert extract_html_metadata(page(body=body)).published_at == "2025-02-04T16:10:39+00:00"
+
+
+def test_header_date_in_time_element_reads_its_datetime() -> None:
+    head = '<meta property="article:published_time" content="2024-12-20T00:00:00+00:00">'
+    body = "<main><h1>Tech stack</h1><div><time datetime='2024-12-20'>August 28, 2024</time></div><p>Text.</p></main>"
+    assert extract_html_metadata(page(head=head, body=body)).published_at == "2024-12-20T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("lang", "url", "shown", "expected"),
+    [
+        ("en-US", None, "3/4/2025", "2025-03-04"),
+        ("en", None, "3/4/2025", "2025-03-04"),
+        ("en-GB", None, "3/4/2025", "2025-04-03"),
+        ("fr", None, "3/4/2025", "2025-04-03"),
+        ("en-US", None, "13/4/2025", "2025-04-13"),
+        ("en-US", None, "12.11.2025", "2025-11-12"),
+        ("en", "https://example.com/2023/october/03/wine-types/", "03/10/2023", "2023-10-03"),
+        ("en", None, "2024/11/06", "2024-11-06"),
+    ],
+)
+def test_numeric_header_dates_follow_the_page_locale(lang: str, url: str | None, shown: str, expected: str) -> None:
+    body = f"<article><h1>Smart home automation</h1><div class='author'><span>Yu C</span><span>{shown}</span></div><p>Text.</p></article>"
+    md = extract_html_metadata(page(body=body, lang=lang), url)
+    assert md.published_at is not None and md.published_at[:10] == expected
