@@ -1958,10 +1958,10 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
         md.published_at = md.published_at or pub
         md.modified_at = md.modified_at or mod
     # What the byline shows readers: a labelled publication date wins over markup that says
-    # another day (CMSs often write the last save as datePublished); one day apart is the same
-    # moment rendered in another time zone, and the markup's exact time is kept.
+    # another day (CMSs often write the last save as datePublished); a day one off that some time
+    # zone puts the markup's moment on is the same moment, and the markup's exact time is kept.
     shown_published, shown_modified = _shown_dates(tree, now)
-    if shown_published and (md.published_at is None or _days_apart(shown_published, md.published_at) > 1):
+    if shown_published and (md.published_at is None or not _zone_explains(shown_published, md.published_at)):
         md.published_at = shown_published
     md.modified_at = md.modified_at or shown_modified
     # The day shown beside the headline: before htmldate's guesses, and before markup naming a later day.
@@ -2009,9 +2009,20 @@ def _header_wins(header: str, published: str | None, modified: str | None) -> bo
     been published after the day it shows as its own, but CMS migrations rewrite datePublished."""
     if published is None:
         return True
-    if header[:10] >= published[:10] or _days_apart(header, published) <= 1:
+    if header[:10] >= published[:10] or _zone_explains(header, published):
         return False
     return modified is None or header[:10] != modified[:10] or modified[:10] == published[:10]
+
+
+def _zone_explains(day: str, iso: str) -> bool:
+    """Whether a moment is on the given day somewhere on Earth (UTC-12 to UTC+14): a shown day one
+    off the markup's is then the same moment in the site's time zone, not another date."""
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(timezone.utc)
+        shown = datetime.fromisoformat(day[:10]).date()
+    except ValueError:
+        return False
+    return (moment - timedelta(hours=12)).date() <= shown <= (moment + timedelta(hours=14)).date()
 
 
 def _days_apart(a: str, b: str) -> int:

@@ -484,6 +484,18 @@ def test_shown_date_one_day_off_keeps_the_exact_markup_time() -> None:
     assert md.published_at == "2024-05-20T23:30:00+00:00"  # the same moment in the site's time zone
 
 
+def test_shown_date_one_day_off_that_no_time_zone_explains_wins() -> None:
+    head = '<meta property="article:published_time" content="2024-05-20T23:30:00+00:00">'
+    body = "<article><div>Published May 19, 2024</div><p>Text.</p></article>"
+    assert extract_html_metadata(page(head=head, body=body)).published_at == "2024-05-19T00:00:00+00:00"
+    # The same for the unlabelled day beside the headline.
+    data = {"@type": "BlogPosting", "headline": "A new standard", "datePublished": "2025-12-19T22:02:58Z"}
+    body = "<article><h1>A new standard</h1><div><div>Dec 18, 2025</div><div>5 min read</div></div><p>Text.</p></article>"
+    assert extract_html_metadata(page(head=ld(data), body=body)).published_at == "2025-12-18T00:00:00+00:00"
+    data["datePublished"] = "2025-12-19T02:41:41Z"  # the evening of the 18th in the Americas
+    assert extract_html_metadata(page(head=ld(data), body=body)).published_at == "2025-12-19T02:41:41+00:00"
+
+
 def test_unlabelled_date_beside_an_update_is_the_publication() -> None:
     body = "<article><h1>Headline</h1><div class='byline'>April 26, 2024 <span>Updated on: October 28, 2024</span></div><p>Text.</p></article>"
     md = extract_html_metadata(page(body=body), "https://example.com/story")
