@@ -25,7 +25,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -1677,9 +1677,7 @@ _HEADER_AFTER_NODES = 30
 _HEADER_BEFORE_CHARS = 200  # text between the date and the headline: a kicker, breadcrumbs
 _HEADER_AFTER_CHARS = 400  # a standfirst and a byline; the article's own text starts after
 _HEADER_NODE_EXTRA = 40  # text beside the date in its own text node: "by Jane Doe", "- 11 minutes"
-_HEADER_TEXT = "text()[normalize-space()][not(parent::script or parent::style)]"
-_HEADER_BEFORE_XPATH = etree.XPath(f"preceding::{_HEADER_TEXT}[position() <= {_HEADER_BEFORE_NODES}]")
-_HEADER_AFTER_XPATH = etree.XPath(f"following::{_HEADER_TEXT}[position() <= {_HEADER_AFTER_NODES}]")
+_HEADER_MAX_STEPS = 400  # texts looked at on each side, blank ones included: a bound on odd pages
 _NUMERIC_DATE_RE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?![\d/-]|\.\d)")
 _YMD_SLASHED_RE = re.compile(r"(?<![\d./-])(\d{4})([./])(\d{1,2})\2(\d{1,2})(?![\d./-])")
 # What a header date must not be: an update, a review, an event's or an offer's day, a range's end.
@@ -1691,6 +1689,7 @@ _HEADER_NOT_PUBLISHED_RE = re.compile(
 )
 _HEADER_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "option", "textarea", "h1"})
 _SUBHEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+_HEADER_CODE_TAGS = frozenset({"script", "style"})
 # Regions writing numeric dates month first (3/4/2025 = March 4); everyone else writes the day first.
 _MONTH_FIRST_REGIONS = frozenset({"us", "ph", "fm", "mh", "pw", "as", "gu", "mp", "pr", "vi", "um"})
 
@@ -1765,25 +1764,13 @@ def _header_date(
     """The day shown beside the headline: the date in the text nearest the <h1> (a few short
     texts before it, the standfirst and byline after it) whose own text is little more than the
     date, outside navigation, sidebars and comments, and not labelled as an update or an event."""
-    before: list[Any] = []
-    chars = 0
-    for node in reversed(_HEADER_BEFORE_XPATH(h1)):
-        chars += len(node.strip())
-        if chars > _HEADER_BEFORE_CHARS:
-            break
-        before.append(node)
-    after: list[Any] = []
-    chars = 0
-    for node in _HEADER_AFTER_XPATH(h1):
-        chars += len(node.strip())
-        if chars > _HEADER_AFTER_CHARS:
-            break
-        after.append(node)
+    before = _near_texts(_texts_before(h1), _HEADER_BEFORE_NODES, _HEADER_BEFORE_CHARS)
+    after = _near_texts(_texts_after(h1), _HEADER_AFTER_NODES, _HEADER_AFTER_CHARS)
     nodes = before[::-1] + after
     # Nearest first: the texts right after the headline, then those right before it.
     for index in [*range(len(before), len(nodes)), *range(len(before) - 1, -1, -1)]:
-        node = nodes[index]
-        text = _collapse(node)
+        raw, holder = nodes[index]
+        text = _collapse(raw)
         if len(text) > _HEADER_NODE_EXTRA + 30 or not _DIGIT_RE.search(text):
             continue
         found = _header_date_in(text, month_first, now, url_day)
@@ -1792,19 +1779,82 @@ def _header_date(
         start, end, value = found
         if len(text) - (end - start) > _HEADER_NODE_EXTRA:
             continue  # a sentence mentioning a day, not a dateline
-        holder = node.getparent()
-        if holder is not None and node.is_tail:
-            holder = holder.getparent()
         if holder is None or holder.tag in _HEADER_SKIP_TAGS or _shown_skip(holder):
             continue
         if holder.tag in _SUBHEADINGS and len(text) - (end - start) > 2:
             continue  # "Effective from 6/2/2025": a heading naming a day is about something else
         first = len(before) if index >= len(before) else 0  # a label never reaches across the headline
-        label = _collapse(" ".join(nodes[max(first, index - 2) : index]) + " " + text[:start])[-40:]
+        label = _collapse(" ".join(t for t, _ in nodes[max(first, index - 2) : index]) + " " + text[:start])[-40:]
         if _HEADER_NOT_PUBLISHED_RE.search(label) or _SHOWN_MODIFIED_RE.search(label):
             continue
         return _machine_value(holder, now) or value
     return None
+
+
+def _near_texts(texts: Iterator[tuple[str, Any]], most: int, chars: int) -> list[tuple[str, Any]]:
+    """The first non-blank texts of a walk, up to `most` of them and `chars` characters."""
+    out: list[tuple[str, Any]] = []
+    total = 0
+    for steps, (text, holder) in enumerate(texts):
+        if steps > _HEADER_MAX_STEPS or len(out) >= most:
+            break
+        stripped = text.strip()
+        if not stripped:
+            continue
+        total += len(stripped)
+        if total > chars:
+            break
+        out.append((text, holder))
+    return out
+
+
+# Walks of the texts beside an element, each with the element holding it, lazily: a few are read.
+# (XPath's preceding:: and following:: axes build the whole rest of the page first.)
+def _texts_after(el: Any) -> Iterator[tuple[str, Any]]:
+    """Texts after an element (its own content excluded), in document order."""
+    node = el
+    while node is not None:
+        if node.tail:
+            yield node.tail, node.getparent()
+        for sibling in node.itersiblings():
+            yield from _texts_inside(sibling)
+            if sibling.tail:
+                yield sibling.tail, sibling.getparent()
+        node = node.getparent()
+
+
+def _texts_inside(el: Any) -> Iterator[tuple[str, Any]]:
+    if el.text and isinstance(el.tag, str) and el.tag not in _HEADER_CODE_TAGS:
+        yield el.text, el
+    for child in el:
+        yield from _texts_inside(child)
+        if child.tail:
+            yield child.tail, el
+
+
+def _texts_before(el: Any) -> Iterator[tuple[str, Any]]:
+    """Texts before an element, nearest first (reverse document order)."""
+    node = el
+    while True:
+        for sibling in node.itersiblings(preceding=True):
+            if sibling.tail:
+                yield sibling.tail, sibling.getparent()
+            yield from _texts_inside_reversed(sibling)
+        parent = node.getparent()
+        if parent is None:
+            return
+        if parent.text:
+            yield parent.text, parent
+        node = parent
+
+
+def _texts_inside_reversed(el: Any) -> Iterator[tuple[str, Any]]:
+    for child in reversed(el):
+        if child.tail:
+            yield child.tail, el
+        yield from _texts_inside_reversed(child)
+    if el.text and isinstance(el.tag, str) and el.tag not in _HEADER_CODE_TAGS:
+        yield el.text, el
 
 
 def _machine_value(el: Any, now: datetime) -> str | None:

@@ -608,3 +608,15 @@ def test_numeric_header_dates_follow_the_page_locale(lang: str, url: str | None,
     body = f"<article><h1>Smart home automation</h1><div class='author'><span>Yu C</span><span>{shown}</span></div><p>Text.</p></article>"
     md = extract_html_metadata(page(body=body, lang=lang), url)
     assert md.published_at is not None and md.published_at[:10] == expected
+
+
+def test_header_date_walk_skips_inline_styles_and_scripts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import htmldate
+
+    monkeypatch.setattr(htmldate, "find_date", lambda tree, **kwargs: None)
+    css = ".c{margin:0;color:#5d6c74;font-family:Euclid,sans-serif;}" * 12
+    body = (
+        f"<main><h1>Faster batching</h1><style>{css}</style><script>var x = '1/2/2020';</script>"
+        "<span>December 18, 2025 ・ 3 min read</span><p>" + "Text. " * 50 + "</p></main>"
+    )
+    assert extract_html_metadata(page(body=body)).published_at[:10] == "2025-12-18"
