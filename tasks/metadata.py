@@ -1677,10 +1677,11 @@ _HEADER_AFTER_NODES = 30
 _HEADER_BEFORE_CHARS = 200  # text between the date and the headline: a kicker, breadcrumbs
 _HEADER_AFTER_CHARS = 400  # a standfirst and a byline; the article's own text starts after
 _HEADER_NODE_EXTRA = 40  # text beside the date in its own text node: "by Jane Doe", "- 11 minutes"
+_HEADER_MAX_TEXT = _HEADER_NODE_EXTRA + 30  # the longest written date and that extra
 _HEADER_MAX_STEPS = 400  # texts looked at on each side, blank ones included: a bound on odd pages
 _NUMERIC_DATE_RE = re.compile(r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?![\d/-]|\.\d)")
 _YMD_SLASHED_RE = re.compile(r"(?<![\d./-])(\d{4})([./])(\d{1,2})\2(\d{1,2})(?![\d./-])")
-# What a header date must not be: an update, a review, an event's or an offer's day, a range's end.
+# What a header date must not be: an update, a review, an event's or an offer's day, a span's bound.
 _HEADER_NOT_PUBLISHED_RE = re.compile(
     r"(?:(?:updated|modified|reviewed|revised|edited|checked|verified)(?:\s+(?:on|at))?|last\s+\w+|as\s+of|event|"
     r"expir\w*|effective|beginning|starting|valid|deadline|due|until|through|from|since|ends?|starts?|closes?|"
@@ -1771,7 +1772,7 @@ def _header_date(
     for index in [*range(len(before), len(nodes)), *range(len(before) - 1, -1, -1)]:
         raw, holder = nodes[index]
         text = _collapse(raw)
-        if len(text) > _HEADER_NODE_EXTRA + 30 or not _DIGIT_RE.search(text):
+        if len(text) > _HEADER_MAX_TEXT or not _DIGIT_RE.search(text):
             continue
         found = _header_date_in(text, month_first, now, url_day)
         if found is None:
