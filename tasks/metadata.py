@@ -149,6 +149,7 @@ _ISO_LOOSE_RE = re.compile(
 _RFC2822_RE = re.compile(r"^[A-Za-z]{3},\s*\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}")
 _DIGITS_RE = re.compile(r"^\d+(?:\.\d+)?$")
 _DOTTED_DMY_RE = re.compile(r"^\d{1,2}[.-]\s?\d{1,2}[.-]\s?\d{4}")
+_NUMERIC_DMY_RE = re.compile(r"^\d{1,2}([/-])\s?\d{1,2}\1\s?\d{4}")
 _PAREN_RE = re.compile(r"\([^)]*\)")
 # "GMT+3" means UTC+3 on web pages, but dateutil reads it the POSIX way (UTC-3): rewrite it.
 _GMT_OFFSET_RE = re.compile(r"\b(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\b", re.IGNORECASE)
@@ -223,11 +224,14 @@ def _gmt_offset(m: re.Match[str]) -> str:
     return f" {sign}{hours:02d}:{minutes}"
 
 
-def _parse_dateutil(text: str) -> datetime | None:
-    """dateutil for English free text; rejects strings where it had to invent the day or year."""
+def _parse_dateutil(text: str, month_first: bool | None = None) -> datetime | None:
+    """dateutil for English free text; rejects strings where it had to invent the day or year.
+    A numeric date with dashes or slashes is read in the page's order when it is known."""
     text = _GMT_OFFSET_RE.sub(_gmt_offset, text)
     text = _OFFSET_THEN_ZONE_RE.sub(r"\1", text)
     dayfirst = bool(_DOTTED_DMY_RE.match(text))
+    if month_first is not None and _NUMERIC_DMY_RE.match(text):
+        dayfirst = not month_first
     try:
         a = _du_parser.parse(text, default=_DEFAULT_A, tzinfos=_TZINFOS, dayfirst=dayfirst)
         b = _du_parser.parse(text, default=_DEFAULT_B, tzinfos=_TZINFOS, dayfirst=dayfirst)
@@ -254,7 +258,7 @@ def _parse_dateparser(text: str) -> datetime | None:
         return None
 
 
-def _parse_date(text: str) -> datetime | None:
+def _parse_date(text: str, month_first: bool | None = None) -> datetime | None:
     if _DIGITS_RE.match(text):
         integer = text.split(".")[0]
         if len(integer) == 8:  # 20220209
@@ -276,15 +280,16 @@ def _parse_date(text: str) -> datetime | None:
             pass
     if _RELATIVE_RE.search(text):
         return None
-    return _parse_dateutil(text) or _parse_dateparser(text)
+    return _parse_dateutil(text, month_first) or _parse_dateparser(text)
 
 
-def normalize_date(value: str | None, *, now: datetime | None = None) -> str | None:
+def normalize_date(value: str | None, *, now: datetime | None = None, month_first: bool | None = None) -> str | None:
     """Any reasonable date string -> ISO 8601 with offset ("2022-02-09T00:00:00+00:00").
 
     None when unparsable, relative ("yesterday"), incomplete (no day or year), in the future
     (> now + 1 day: a wrong date is worse than none) or before 1990 (no news site archive is older;
-    such values are placeholders like 1970-01-01). Naive values are taken as UTC.
+    such values are placeholders like 1970-01-01). Naive values are taken as UTC. month_first: how
+    the page writes numeric dates (3/4/2025, 03-04-2025) when known; dotted ones are day first.
     """
     try:
         if isinstance(value, bool) or value is None:
@@ -299,7 +304,7 @@ def normalize_date(value: str | None, *, now: datetime | None = None) -> str | N
             text = _PAREN_RE.sub(" ", text).strip(" ,;|-–—")
             if not text:
                 return None
-            dt = _parse_date(text)
+            dt = _parse_date(text, month_first)
         else:
             return None
         if dt is None:
@@ -1282,14 +1287,15 @@ def _site_label(host: str | None) -> str | None:
     return labels[0] if labels else None
 
 
-def _first_date(values: Iterable[Any], now: datetime) -> str | None:
+def _first_date(values: Iterable[Any], now: datetime, month_first: bool | None = None) -> str | None:
     for value in values:
         if isinstance(value, list):
             value = next((v for v in value if v), None)
         if isinstance(value, dict):
             value = value.get("@value")
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            result = normalize_date(value if not isinstance(value, str) else value[: _MAX_DATE_CHARS * 2], now=now)
+            text = value if not isinstance(value, str) else value[: _MAX_DATE_CHARS * 2]
+            result = normalize_date(text, now=now, month_first=month_first)
             if result:
                 return result
     return None
@@ -1695,10 +1701,9 @@ _HEADER_CODE_TAGS = frozenset({"script", "style"})
 _MONTH_FIRST_REGIONS = frozenset({"us", "ph", "fm", "mh", "pw", "as", "gu", "mp", "pr", "vi", "um"})
 
 
-def _month_first(*langs: str | None) -> bool:
+def _month_first(*langs: str | None) -> bool | None:
     """Whether the page's language tag ("en-US", "en_GB", "de") writes numeric dates month first:
-    a US region, or English without a region (most English pages are American); no tag at all
-    keeps dateutil's month-first reading."""
+    a US region, or English without a region (most English pages are American); None without a tag."""
     for raw in langs:
         if not raw:
             continue
@@ -1709,7 +1714,7 @@ def _month_first(*langs: str | None) -> bool:
         if region is not None:
             return region in _MONTH_FIRST_REGIONS
         return parts[0] == "en"
-    return True
+    return None
 
 
 _URL_DAY_RE = re.compile(rf"/((?:19|20)\d{{2}})[/-](\d{{1,2}}|{_MONTHS})[/-](\d{{1,2}})(?=[/_.-]|$)", re.IGNORECASE)
@@ -2002,8 +2007,10 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
 
     # Dates.
     ld_published = ld.values("datePublished", "dateCreated", "uploadDate")
-    md.published_at = _first_date([*ld_published, *page.meta(*_META_PUBLISHED)], now)
-    md.modified_at = _first_date([*ld.values("dateModified"), *page.meta(*_META_MODIFIED)], now)
+    locale = (page.lang, page.first("og:locale", limit=50), page.first("content-language", limit=50))
+    month_first = _month_first(*locale)
+    md.published_at = _first_date([*ld_published, *page.meta(*_META_PUBLISHED)], now, month_first)
+    md.modified_at = _first_date([*ld.values("dateModified"), *page.meta(*_META_MODIFIED)], now, month_first)
     if md.published_at is None or md.modified_at is None:
         pub, mod = _markup_dates(page, tree, now)
         md.published_at = md.published_at or pub
@@ -2017,9 +2024,8 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
     md.modified_at = md.modified_at or shown_modified
     # The day shown beside the headline: before htmldate's guesses, and before markup naming a later day.
     if shown_published is None and h1 is not None:
-        locale = (page.lang, page.first("og:locale", limit=50), page.first("content-language", limit=50))
         h1_el = page.h1_els[[text for text, _ in page.h1s].index(h1)]
-        header = _header_date(h1_el, _month_first(*locale), now, _url_day(page_url))
+        header = _header_date(h1_el, month_first is not False, now, _url_day(page_url))
         if header is not None and _header_wins(header, md.published_at, md.modified_at):
             if md.published_at is None:
                 # htmldate's reading of the same day keeps the time the header leaves out.

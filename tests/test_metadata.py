@@ -620,3 +620,25 @@ def test_header_date_walk_skips_inline_styles_and_scripts(monkeypatch: pytest.Mo
         "<span>December 18, 2025 ・ 3 min read</span><p>" + "Text. " * 50 + "</p></main>"
     )
     assert extract_html_metadata(page(body=body)).published_at[:10] == "2025-12-18"
+
+
+@pytest.mark.parametrize(
+    ("lang", "value", "expected"),
+    [
+        ("en-US", "03-09-2026", "2026-03-09"),
+        ("en_GB", "03-09-2026", "2026-09-03"),
+        ("fr", "03/09/2026", "2026-09-03"),
+        ("en-US", "03.09.2026", "2026-09-03"),  # dotted: day first everywhere
+        (None, "03-09-2026", "2026-09-03"),  # no language: dashes day first, as before
+        (None, "03/09/2026", "2026-03-09"),  # and slashes month first
+    ],
+)
+def test_numeric_structured_dates_follow_the_page_locale(lang: str | None, value: str, expected: str) -> None:
+    head = f'<meta property="article:published_time" content="{value}">'
+    assert extract_html_metadata(page(head=head, lang=lang)).published_at[:10] == expected
+
+
+def test_normalize_date_reads_numeric_dates_in_the_order_given() -> None:
+    assert normalize_date("03-09-2022", now=NOW, month_first=True) == "2022-03-09T00:00:00+00:00"
+    assert normalize_date("03/09/2022", now=NOW, month_first=False) == "2022-09-03T00:00:00+00:00"
+    assert normalize_date("03.09.2022", now=NOW, month_first=True) == "2022-09-03T00:00:00+00:00"
