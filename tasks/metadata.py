@@ -26,6 +26,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -1785,7 +1786,7 @@ def _header_date(
         start, end, value = found
         if len(text) - (end - start) > _HEADER_NODE_EXTRA:
             continue  # a sentence mentioning a day, not a dateline
-        if holder is None or holder.tag in _HEADER_SKIP_TAGS or _shown_skip(holder):
+        if holder is None or holder.tag in _HEADER_SKIP_TAGS or _shown_skip(holder) or _in_site_banner(holder):
             continue
         if holder.tag in _SUBHEADINGS and len(text) - (end - start) > 2:
             continue  # "Effective from 6/2/2025": a heading naming a day is about something else
@@ -1795,6 +1796,36 @@ def _header_date(
             continue
         return _machine_value(holder, now) or value
     return None
+
+
+_SITE_BANNERS = etree.XPath("//header[not(.//h1)] | //*[@role='banner'][not(.//h1)]")
+
+
+def _is_site_banner(el: Any) -> bool:
+    """The site's masthead: a <header> or role=banner outside <article>/<main> that holds no <h1>.
+    The date a masthead prints is today's, the same on every page, never the article's."""
+    if el.tag != "header" and el.get("role") != "banner":
+        return False
+    if next(el.iter("h1"), None) is not None:
+        return False
+    return not any(anc.tag in ("article", "main") for anc in el.iterancestors())
+
+
+def _in_site_banner(el: Any) -> bool:
+    return any(_is_site_banner(anc) for anc in (el, *el.iterancestors()))
+
+
+def _without_site_banners(tree: Any) -> Any:
+    """The tree, or a copy of it without its mastheads when it has any (for htmldate, which reads
+    every date on the page)."""
+    if not any(_is_site_banner(el) for el in _SITE_BANNERS(tree)):
+        return tree
+    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
+    copy = deepcopy(root)
+    for el in _SITE_BANNERS(copy):
+        if el.getparent() is not None and _is_site_banner(el):
+            el.drop_tree()  # its tail is the text after it, kept
+    return copy
 
 
 def _near_texts(texts: Iterator[tuple[str, Any]], most: int, chars: int) -> list[tuple[str, Any]]:
@@ -1900,7 +1931,7 @@ def _htmldate(tree: Any, url: str | None, now: datetime) -> str | None:
 
         extensive = _TEXT_LENGTH(tree) <= _HTMLDATE_EXTENSIVE_MAX_CHARS
         found = find_date(
-            tree,
+            _without_site_banners(tree),
             extensive_search=extensive,
             original_date=True,
             outputformat="%Y-%m-%dT%H:%M:%S%z",

@@ -561,6 +561,29 @@ def test_header_date_later_than_date_published_is_an_update_and_loses() -> None:
     assert extract_html_metadata(page(head=head, body=body)).published_at == "2024-05-09T00:00:00+00:00"
 
 
+@pytest.mark.parametrize(
+    "masthead",
+    [
+        "<header class='site'><div>Monday, March 2, 2026</div><a href='/'>The Daily Example</a></header>",
+        "<div role='banner'><span>Mar 2, 2026</span> <span>Weather 12C</span></div>",
+    ],
+    ids=["header", "role-banner"],
+)
+def test_masthead_date_is_never_the_publication(masthead: str) -> None:
+    """A site's masthead prints today's date on every page: neither the headline rule nor htmldate takes it."""
+    body = masthead + "<main><h1>Council approves the new bridge</h1><p>By Jane Doe</p><p>The council voted.</p></main>"
+    assert extract_html_metadata(page(body=body), "https://example.com/news/bridge").published_at is None
+
+
+def test_dates_in_the_articles_own_header_still_count() -> None:
+    """Only a header outside the article that holds no headline is a masthead."""
+    for body in (
+        "<header><p>February 4, 2025</p><h1>Cloud trends to watch</h1></header><p>Text.</p>",
+        "<article><header><span>February 4, 2025</span></header><h1>Cloud trends to watch</h1><p>Text.</p></article>",
+    ):
+        assert (extract_html_metadata(page(body=body)).published_at or "")[:10] == "2025-02-04", body
+
+
 def test_header_dates_in_sentences_labelled_updates_or_events_are_not_the_publication() -> None:
     head = '<meta property="article:published_time" content="2024-05-20T10:00:00+00:00">'
     for shown in (
