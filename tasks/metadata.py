@@ -1151,7 +1151,7 @@ class _Page:
     """Everything read in one pass over the few tags metadata lives in."""
 
     __slots__ = (
-        "metas", "canonical", "image_src", "scripts", "title", "h1s", "h1_els", "h1_total", "times", "base", "lang"
+        "metas", "canonical", "image_src", "scripts", "title", "h1s", "h1_elements", "h1_total", "times", "base", "lang"
     )
 
     def __init__(self, tree: Any) -> None:
@@ -1161,7 +1161,7 @@ class _Page:
         self.scripts: list[str] = []
         self.title: str | None = None
         self.h1s: list[tuple[str, bool]] = []  # (text, inside article/main)
-        self.h1_els: list[Any] = []  # the elements of h1s, in the same order
+        self.h1_elements: dict[str, Any] = {}  # the first <h1> element of each text in h1s
         self.h1_total = 0
         self.times: list[Any] = []
         self.base: str | None = None
@@ -1201,7 +1201,7 @@ class _Page:
                     text = _element_text(el, _MAX_TITLE, spaced=False)
                     if text:
                         self.h1s.append((text, _in_content(el)))
-                        self.h1_els.append(el)
+                        self.h1_elements.setdefault(text, el)
             elif tag == "time":
                 if len(self.times) < 100:
                     self.times.append(el)
@@ -1719,10 +1719,7 @@ def _month_first(*langs: str | None) -> bool | None:
 
 
 _URL_DAY_RE = re.compile(rf"/((?:19|20)\d{{2}})[/-](\d{{1,2}}|{_MONTHS})[/-](\d{{1,2}})(?=[/_.-]|$)", re.IGNORECASE)
-_MONTH_NUMBERS = {name: number for number, names in enumerate(
-    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-     ("dec", "december")), 1) for name in names}
+_MONTH_NAMES = _du_parser.parserinfo()  # its month(): every name _MONTHS matches, to 1-12
 
 
 def _url_day(url: str | None) -> tuple[int, int, int] | None:
@@ -1731,7 +1728,7 @@ def _url_day(url: str | None) -> tuple[int, int, int] | None:
     if not m:
         return None
     month = m.group(2).lower().rstrip(".")
-    number = int(month) if month.isdigit() else _MONTH_NUMBERS.get(month)
+    number = int(month) if month.isdigit() else _MONTH_NAMES.month(month)
     return (int(m.group(1)), number, int(m.group(3))) if number else None
 
 
@@ -1798,32 +1795,25 @@ def _header_date(
     return None
 
 
-_SITE_BANNERS = etree.XPath("//header[not(.//h1)] | //*[@role='banner'][not(.//h1)]")
-
-
-def _is_site_banner(el: Any) -> bool:
-    """The site's masthead: a <header> or role=banner outside <article>/<main> that holds no <h1>.
-    The date a masthead prints is today's, the same on every page, never the article's."""
-    if el.tag != "header" and el.get("role") != "banner":
-        return False
-    if next(el.iter("h1"), None) is not None:
-        return False
-    return not any(anc.tag in ("article", "main") for anc in el.iterancestors())
+# The site's masthead: a <header> or role=banner outside <article>/<main> that holds no <h1>.
+# The date a masthead prints is today's, the same on every page, never the article's.
+_SITE_BANNER = "*[self::header or @role='banner'][not(.//h1)][not(ancestor::article or ancestor::main)]"
+_SITE_BANNERS = etree.XPath(f"//{_SITE_BANNER}")
+_IN_SITE_BANNER = etree.XPath(f"boolean(ancestor-or-self::{_SITE_BANNER})")
 
 
 def _in_site_banner(el: Any) -> bool:
-    return any(_is_site_banner(anc) for anc in (el, *el.iterancestors()))
+    return bool(_IN_SITE_BANNER(el))
 
 
 def _without_site_banners(tree: Any) -> Any:
     """The tree, or a copy of it without its mastheads when it has any (for htmldate, which reads
     every date on the page)."""
-    if not any(_is_site_banner(el) for el in _SITE_BANNERS(tree)):
+    if not _SITE_BANNERS(tree):
         return tree
-    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
-    copy = deepcopy(root)
+    copy = deepcopy(tree.getroottree().getroot())
     for el in _SITE_BANNERS(copy):
-        if el.getparent() is not None and _is_site_banner(el):
+        if el.getparent() is not None:
             el.drop_tree()  # its tail is the text after it, kept
     return copy
 
@@ -2055,8 +2045,7 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
     md.modified_at = md.modified_at or shown_modified
     # The day shown beside the headline: before htmldate's guesses, and before markup naming a later day.
     if shown_published is None and h1 is not None:
-        h1_el = page.h1_els[[text for text, _ in page.h1s].index(h1)]
-        header = _header_date(h1_el, month_first is not False, now, _url_day(page_url))
+        header = _header_date(page.h1_elements[h1], month_first is not False, now, _url_day(page_url))
         if header is not None and _header_wins(header, md.published_at, md.modified_at):
             if md.published_at is None:
                 # htmldate's reading of the same day keeps the time the header leaves out.
