@@ -818,14 +818,8 @@ def _restore_lead(article: HtmlElement, region: HtmlElement) -> None:
             break
         if el.tag == "p" and _text_len(el) >= 150 and _link_density(el) < 0.2:
             lead.append(el)
-    if not lead:
-        return
-    have = _NORM.sub(" ", article.text_content())
-    lead = [el for el in lead if _NORM.sub(" ", el.text_content()).strip()[:60] not in have]
-    for el in reversed(lead[-2:]):
-        para = copy.deepcopy(el)
-        para.tail = None
-        article.insert(0, para)
+    if lead:
+        _prepend_copies(article, _missing_from(article, lead)[-2:])
 
 
 def _restore_lists(article: HtmlElement, region: HtmlElement) -> None:
@@ -878,12 +872,19 @@ def _restore_intro(article: HtmlElement, region: HtmlElement) -> None:
         if len(sizes) < 2 or sum(sizes) < 0.6 * total or links > 0.1 * total:
             break
         intro = before[::-1] + intro
-    if not intro:
-        return
+    if intro:
+        _prepend_copies(article, _missing_from(article, intro))
+
+
+def _missing_from(article: HtmlElement, blocks: list[HtmlElement]) -> list[HtmlElement]:
+    """The blocks whose opening (60 characters, punctuation folded) is not in ``article``'s text."""
     have = _NORM.sub(" ", article.text_content())
-    for el in reversed(intro):
-        if _NORM.sub(" ", el.text_content()).strip()[:60] in have:
-            continue
+    return [el for el in blocks if _NORM.sub(" ", el.text_content()).strip()[:60] not in have]
+
+
+def _prepend_copies(article: HtmlElement, blocks: list[HtmlElement]) -> None:
+    """Copies of ``blocks`` (without their tails) at the start of ``article``, in their order."""
+    for el in reversed(blocks):
         block = copy.deepcopy(el)
         block.tail = None
         article.insert(0, block)
