@@ -287,7 +287,7 @@ class RunWriter:
             entries.append(entry)
             self._account(entry)
         self.batches += 1
-        for hook in list(_progress_hooks):
+        for hook in list(_progress_hooks):  # noqa: PERF101 - a copy: the list can change while hooks run
             hook(entries)
         return entries
 

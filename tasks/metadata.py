@@ -315,7 +315,7 @@ def normalize_date(value: str | None, *, now: datetime | None = None, month_firs
         if dt < _MIN_DATE or dt > reference + timedelta(days=1):
             return None
         return dt.replace(microsecond=0).isoformat()
-    except Exception:  # noqa: BLE001 - a date string must never break a page
+    except Exception:  # a date string must never break a page
         LOGGER.debug("unparsable date %r", value, exc_info=True)
         return None
 
@@ -1929,7 +1929,7 @@ def _htmldate(tree: Any, url: str | None, now: datetime) -> str | None:
             min_date=_MIN_DATE.strftime("%Y-%m-%d"),
             max_date=(now + timedelta(days=1)).strftime("%Y-%m-%d"),
         )
-    except Exception:  # noqa: BLE001 - third-party heuristics on arbitrary HTML
+    except Exception:  # third-party heuristics on arbitrary HTML
         LOGGER.debug("htmldate failed", exc_info=True)
         return None
     if not found or found[4:19] == "-01-01T00:00:00":
@@ -2174,6 +2174,6 @@ def extract_html_metadata(tree: "lxml.html.HtmlElement", url: str | None = None)
         return md
     try:
         _extract(tree, url, md)
-    except Exception:  # noqa: BLE001 - one odd page must not stop a crawl
+    except Exception:  # one odd page must not stop a crawl
         LOGGER.warning("metadata extraction failed for %s", url, exc_info=True)
     return md

@@ -174,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         site = self.server.site
         headers = {k.lower(): v for k, v in self.headers.items()}
         hits = site.sim._arrive(site, self.path, headers)
