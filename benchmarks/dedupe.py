@@ -71,7 +71,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pagescrub.tasks import dedupe  # noqa: E402
+from pagescrub.tasks import dedupe
 
 MIN_WORDS = 60  # shorter corpus texts are not articles (and can only link exactly)
 COPY_RATE = 0.35

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.sitesim
 
-from pagescrub.tasks.fetch import FetchConfig, Fetcher  # noqa: E402
+from pagescrub.tasks.fetch import FetchConfig, Fetcher
 
 _PARAGRAPH_BYTES = 190  # about one article_html paragraph
 

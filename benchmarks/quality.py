@@ -65,7 +65,7 @@ if __package__ in (None, ""):
     # so that ``benchmarks.scoring`` resolves the same way as under pytest.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import scoring  # noqa: E402
+from benchmarks import scoring
 
 CREDITS = (
     "Corpora: WCXB (Web Content Extraction Benchmark), Murrough Foley 2026, CC-BY-4.0; "
@@ -803,7 +803,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         payload = {
             "benchmark": "pagescrub article extraction quality",
-            "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if argv is None else list(argv),
             "settings": {"systems": args.systems, "limit": args.limit, "jobs": args.jobs},
             **environment(),

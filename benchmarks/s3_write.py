@@ -24,18 +24,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pagescrub.tasks.batch import PageResult, write_page  # noqa: E402
-from pagescrub.tasks.extract import Article  # noqa: E402
-from pagescrub.tasks.load import PageInput  # noqa: E402
-from pagescrub.tasks.record import build_record, record_id  # noqa: E402
-from pagescrub.tasks.store import StoreOptions, open_store, snapshot  # noqa: E402
+from pagescrub.tasks.batch import PageResult, write_page
+from pagescrub.tasks.extract import Article
+from pagescrub.tasks.load import PageInput
+from pagescrub.tasks.record import build_record, record_id
+from pagescrub.tasks.store import StoreOptions, open_store, snapshot
 
 _ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true"}

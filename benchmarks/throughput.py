@@ -449,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     rows: list[list[str]] = []
     notes: list[str] = []
-    figures: dict[str, Any] = {"started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **environment()}
+    figures: dict[str, Any] = {"started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **environment()}
     load: dict[str, Any] = {"start": os.getloadavg()}
     traf_rate = traf_cpu_rate = None
 

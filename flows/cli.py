@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -56,23 +56,23 @@ class TaskRunnerKind(str, Enum):
 
 _STORE = "Store (a folder, or s3://bucket/prefix/)"
 S3EndpointOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--s3-endpoint-url", help="S3-compatible endpoint (MinIO, Ceph, R2), e.g. http://127.0.0.1:9000.", rich_help_panel=_STORE),
 ]
 S3StyleOpt = Annotated[
-    Optional[AddressingStyle],
+    AddressingStyle | None,
     typer.Option("--s3-addressing-style", help="S3 addressing style (path for most S3-compatible servers).", rich_help_panel=_STORE),
 ]
 S3ProfileOpt = Annotated[
-    Optional[str], typer.Option("--s3-profile", help="AWS profile (credentials come from the standard AWS chain).", rich_help_panel=_STORE)
+    str | None, typer.Option("--s3-profile", help="AWS profile (credentials come from the standard AWS chain).", rich_help_panel=_STORE)
 ]
-S3RegionOpt = Annotated[Optional[str], typer.Option("--s3-region", help="AWS region (default: from the AWS chain).", rich_help_panel=_STORE)]
+S3RegionOpt = Annotated[str | None, typer.Option("--s3-region", help="AWS region (default: from the AWS chain).", rich_help_panel=_STORE)]
 StoreBlockOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--store-block", help="Name of a saved PagescrubStore Prefect block giving the store and its settings.", rich_help_panel=_STORE),
 ]
 ConcurrencyOpt = Annotated[
-    Optional[int], typer.Option("--write-concurrency", min=1, max=256, help="Concurrent writes to the store (default 8, or the block's).", rich_help_panel=_STORE)
+    int | None, typer.Option("--write-concurrency", min=1, max=256, help="Concurrent writes to the store (default 8, or the block's).", rich_help_panel=_STORE)
 ]
 
 
@@ -100,7 +100,7 @@ _POLITE = "Politeness and the HTTP client"
 @app.command()
 def run(
     inputs: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(
             metavar="INPUTS",
             help="Saved pages (files or folders, searched recursively for .html, .htm, .html.gz, .txt) "
@@ -109,17 +109,17 @@ def run(
         ),
     ] = None,
     out: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--out", "-o", help="Output store: a folder or s3://bucket/prefix/ (articles/, raw/, failed/, runs/, state/ go in it)."),
     ] = None,
     manifest: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--manifest", help="CSV (path,url) or JSONL ({\"path\", \"url\"}) giving pages their original URL."),
     ] = None,
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Exit 0 even when some inputs failed (not when the store was unavailable).")] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Pages per Prefect task run.")] = 25,
     workers: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             min=1, max=256, show_default=False,
             help="Processes cleaning pages (default: one per CPU). With --task-runner dask and no --dask-address: "
@@ -135,7 +135,7 @@ def run(
         ),
     ] = TaskRunnerKind.thread,
     dask_address: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (implies --task-runner dask).", show_default=False),
     ] = None,
     max_bytes: Annotated[int, typer.Option(min=1024, help="Largest page accepted (after decompression).")] = 10 * 1024 * 1024,
@@ -147,30 +147,30 @@ def run(
     store_block: StoreBlockOpt = None,
     write_concurrency: ConcurrencyOpt = None,
     url_files: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Option("--urls", help="A file of page URLs, one a line (# comments allowed). Repeatable.", rich_help_panel=_FETCH),
     ] = None,
     sitemaps: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--sitemap", help="A sitemap or sitemap index URL (gzipped ones too). Repeatable.", rich_help_panel=_FETCH),
     ] = None,
     feeds: Annotated[
-        Optional[list[str]], typer.Option("--feed", help="An RSS or Atom feed URL. Repeatable.", rich_help_panel=_FETCH)
+        list[str] | None, typer.Option("--feed", help="An RSS or Atom feed URL. Repeatable.", rich_help_panel=_FETCH)
     ] = None,
     sites: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--site", help="A site whose robots.txt Sitemap: lines are followed, e.g. https://example.org. Repeatable.", rich_help_panel=_FETCH),
     ] = None,
     since: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--since", metavar="DATE", help="Only sitemap/feed entries dated on or after DATE (YYYY-MM-DD or ISO date-time, UTC).", rich_help_panel=_FETCH),
     ] = None,
     until: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--until", metavar="DATE", help="Only sitemap/feed entries dated on or before DATE (a day counts whole).", rich_help_panel=_FETCH),
     ] = None,
     per_page_tasks: Annotated[
-        Optional[bool],
+        bool | None,
         typer.Option(
             "--per-page-tasks/--batch-tasks",
             help="One Prefect task run per URL, retried by Prefect (visible in the UI), or pages fetched by the run's "
@@ -183,7 +183,7 @@ def run(
         typer.Option("--refresh", help="Send no stored ETag/Last-Modified: fetch every page in full.", rich_help_panel=_FETCH),
     ] = False,
     user_agent: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--user-agent", help="User-Agent header (default: pagescrub/<version> (+<project url>)); its product token is matched against robots.txt.", show_default=False, rich_help_panel=_POLITE),
     ] = None,
     per_host_concurrency: Annotated[
@@ -266,10 +266,9 @@ def run(
         )
     store = _checked_store(out, options)
     # Imported here so `pagescrub --help` stays fast and does not start Prefect.
-    from pagescrub.flows.scrape import DEFAULT_PROCESSES, scrape
-    from pagescrub.flows.scrape import task_runner as make_task_runner
     from pagescrub.flows.local_api import reporting_to
     from pagescrub.flows.observe import count_inputs
+    from pagescrub.flows.scrape import DEFAULT_PROCESSES, scrape, task_runner as make_task_runner
 
     workers = workers or DEFAULT_PROCESSES
     on_dask = task_runner is TaskRunnerKind.dask or dask_address is not None
@@ -310,7 +309,7 @@ def run(
 def reclean(
     src: Annotated[str, typer.Argument(help="Store holding raw snapshots: a folder or s3://bucket/prefix/.")],
     out: Annotated[
-        Optional[str], typer.Option("--out", "-o", help="Store to write the records to (default: SRC itself).")
+        str | None, typer.Option("--out", "-o", help="Store to write the records to (default: SRC itself).")
     ] = None,
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Exit 0 even when some snapshots failed.")] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Snapshots per Prefect task run.")] = 25,
@@ -339,7 +338,6 @@ def reclean(
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from pagescrub.flows.local_api import reporting_to
-
     from pagescrub.flows.reclean import reclean as reclean_flow
 
     flow = reclean_flow.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,8 +77,8 @@ def source_tags(source: str, kind: str) -> list[str]:
 
 def _day_or_time(value: Any) -> str:
     if isinstance(value, datetime):
-        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
         return value.strftime("%Y-%m-%d") if (value.hour, value.minute, value.second) == (0, 0, 0) else value.strftime("%Y-%m-%dT%H:%MZ")
     if isinstance(value, date):
         return value.isoformat()
@@ -120,7 +120,7 @@ def flow_run_name() -> str:
     window = tag_value(tags, "window") or window_label(params.get("since"), params.get("until"))
     if window is None:
         when = flow_run.scheduled_start_time
-        window = _day_or_time(when) if when else datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+        window = _day_or_time(when) if when else datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
         if len(window) == 10:  # midnight: still say it is a time
             window += "T00:00Z"
     return f"{source}/{window}"

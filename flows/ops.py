@@ -25,11 +25,15 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
 from pagescrub.flows.observe import source_tags, tag_value
 from pagescrub.tasks.sources import (
     DATED_KINDS,
@@ -39,9 +43,6 @@ from pagescrub.tasks.sources import (
     parse_duration,
     scrape_parameters,
 )
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 __all__ = [
     "DEFAULT_POOL",
@@ -66,7 +67,7 @@ DEFAULT_SOURCES = "sources.yaml"
 MAX_WINDOWS = 1000
 FAILED_TYPES = ("FAILED", "CRASHED", "CANCELLED", "CANCELLING")
 """Run states after which a window may be created again."""
-_ANCHOR = datetime(2020, 1, 1, tzinfo=timezone.utc)
+_ANCHOR = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 class OpsError(Exception):
@@ -299,7 +300,7 @@ def _instant(value: str | date | datetime, *, end: bool) -> tuple[datetime, bool
             except ValueError:
                 raise OpsError(f"not a date: {text!r} (use YYYY-MM-DD or an ISO date-time)") from None
     if isinstance(value, datetime):
-        return day_start(value).astimezone(timezone.utc), False
+        return day_start(value).astimezone(UTC), False
     start = day_start(value)
     return (start + timedelta(days=1) if end else start), True
 
@@ -438,7 +439,7 @@ async def _backfill_server(
             if len(page) < 200:
                 break
             offset += 200
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for window in found:
             name = window.run_name(source.name)
             earlier = {r.id: r for r in [*existing.get(window.label, []), *existing.get(name, [])]}.values()
@@ -543,7 +544,7 @@ commands = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 _err = Console(stderr=True)
 
 SourcesOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--sources", "-s", metavar="FILE",
         help="The sources file (default: $PAGESCRUB_SOURCES, else ./sources.yaml). See examples/sources.yaml.",
@@ -613,7 +614,7 @@ def deploy_command(
 @commands.command("serve")
 def serve_command(
     sources: SourcesOpt = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Runs at once at most (default: no limit).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Runs at once at most (default: no limit).")] = None,
 ) -> None:
     """Serve every source's deployment from this process: scheduled runs, UI and API runs execute here.
 
@@ -689,7 +690,7 @@ def backfill_command(
 @commands.command("runs")
 def runs_command(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many runs, newest first.")] = 20,
-    source: Annotated[Optional[str], typer.Option("--source", help="Only the runs of this source.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Only the runs of this source.")] = None,
 ) -> None:
     """Recent flow runs on the Prefect server: state, name and counts (from their scrape-summary artifact)."""
     try:

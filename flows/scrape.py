@@ -26,7 +26,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -41,8 +41,8 @@ from pagescrub.flows import observe
 from pagescrub.flows.fetching import fetch_pages
 from pagescrub.tasks.batch import PageResult, available_cpus, cleaning_pool, write_page
 from pagescrub.tasks.batch_tasks import clean_batch
-from pagescrub.tasks.fetch import FetchConfig
 from pagescrub.tasks.dedupe import DEFAULT_THRESHOLD
+from pagescrub.tasks.fetch import FetchConfig
 from pagescrub.tasks.link import DuplicateLinker
 from pagescrub.tasks.load import DEFAULT_MAX_BYTES, install_log_redaction, iter_inputs, load_url_manifest, redact_secrets, redact_url
 from pagescrub.tasks.store import Store, StoreOptions, open_store
@@ -101,7 +101,7 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def run_id() -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         flow_run = get_run_context().flow_run  # type: ignore[union-attr]
         return f"{stamp}-{str(flow_run.id)[:8]}"
@@ -310,8 +310,8 @@ class RunWriter:
             "pagescrub_version": __version__,
             **extra,
             "out": self.store.url,
-            "started_at": datetime.fromtimestamp(time.time() - elapsed, timezone.utc).isoformat(timespec="seconds"),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "started_at": datetime.fromtimestamp(time.time() - elapsed, UTC).isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "counts": {
                 "pages": total,
                 "written": self.counts["written"],

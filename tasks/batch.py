@@ -53,7 +53,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .extract import ExtractionError, extract_article
@@ -145,7 +145,7 @@ def clean_bytes(
         stage = "extract"
         article = extract_article(data, url=page.url, name=page.key, content_type=content_type)
         stage = "record"
-        result.record = build_record(article, page, datetime.now(timezone.utc))
+        result.record = build_record(article, page, datetime.now(UTC))
         result.entry.update(title=result.record["title"], words=result.record["word_count"], method=article.method)
     except (ExtractionError, RecordInvalid) as exc:
         _fail(result, page, stage, exc.reason)
@@ -228,7 +228,7 @@ def _fail(result: PageResult, page: PageInput, stage: str, reason: str) -> None:
         "url": page.url,
         "stage": stage,
         "reason": reason,
-        "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

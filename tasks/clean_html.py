@@ -21,12 +21,11 @@ from typing import Any
 
 import lxml.etree
 import lxml.html
-from lxml.html import HtmlElement
 import readability.readability as _rl_module
+from lxml.html import HtmlElement
 from readability import Document
-from readability.readability import REGEXES as _RL_REGEXES
-from readability.readability import Unparseable
 from readability.cleaners import html_cleaner as _RL_CLEANER
+from readability.readability import REGEXES as _RL_REGEXES, Unparseable
 
 try:
     _READABILITY_VERSION = importlib.metadata.version("readability-lxml")

@@ -870,7 +870,7 @@ def _find_site_name(units: list[_Unit], body: tuple[int, int] | None) -> str | N
             root = _BREADCRUMB_SPLIT_RE.split(unit.text)[0].strip()
             if root and root.casefold() not in ("home", "homepage", "start", "news"):
                 return root
-    lo, hi = body if body else (len(units), -1)
+    lo, hi = body or (len(units), -1)
     bullet_keys = {u.key for u in units if u.bullet}
     for i, unit in enumerate(units):
         text = unit.text

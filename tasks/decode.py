@@ -76,7 +76,7 @@ _TAB_RUN = re.compile("\t\t+")
 # Removed outright: soft hyphens, zero-width spaces and stray byte-order marks.
 _INVISIBLE = ("\u00ad", "\u200b", "\ufeff")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-_CONTROL_CHARS = tuple(map(chr, (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xFFFE, 0xFFFF)))
+_CONTROL_CHARS = tuple(map(chr, (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xFFFE, 0xFFFF)))
 
 
 class DecodeError(ValueError):

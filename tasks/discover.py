@@ -16,7 +16,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,8 +100,8 @@ def parse_date(text: str | None) -> datetime | None:
             except (TypeError, ValueError, IndexError):
                 return None
     if found.tzinfo is None:
-        found = found.replace(tzinfo=timezone.utc)
-    return found.astimezone(timezone.utc)
+        found = found.replace(tzinfo=UTC)
+    return found.astimezone(UTC)
 
 
 def _bound(value: date | datetime | str | None, *, end: bool) -> datetime | None:
@@ -115,8 +115,8 @@ def _bound(value: date | datetime | str | None, *, end: bool) -> datetime | None
         except ValueError:
             value = datetime.fromisoformat(text)
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    day = datetime.combine(value, time.min, tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    day = datetime.combine(value, time.min, tzinfo=UTC)
     return day + timedelta(days=1) if end else day
 
 

@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -83,7 +83,7 @@ _MAX_TAG = 100
 _MAX_JSONLD_CHARS = 2_000_000
 _MAX_JSONLD_NODES = 5000
 _MAX_DATE_CHARS = 120
-_MIN_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
+_MIN_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 _LANG_SAMPLE = 2000
 _LANG_MIN_CHARS = 20
 _LANG_MIN_CONFIDENCE = 0.5
@@ -181,7 +181,7 @@ _DATEPARSER_SETTINGS = {
 
 
 def _as_aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None or dt.utcoffset() is None else dt
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None or dt.utcoffset() is None else dt
 
 
 def _from_timestamp(value: float) -> datetime | None:
@@ -189,7 +189,7 @@ def _from_timestamp(value: float) -> datetime | None:
     if value > 1e11:
         value /= 1000.0
     try:
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -210,7 +210,7 @@ def _parse_iso(text: str) -> datetime | None:
     if tz:
         tz = tz.upper()
         if tz == "Z":
-            return dt.replace(tzinfo=timezone.utc)
+            return dt.replace(tzinfo=UTC)
         digits = tz[1:].replace(":", "")
         minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
         if minutes >= 24 * 60:
@@ -311,7 +311,7 @@ def normalize_date(value: str | None, *, now: datetime | None = None, month_firs
         if dt is None:
             return None
         dt = _as_aware(dt)
-        reference = _as_aware(now) if now is not None else datetime.now(timezone.utc)
+        reference = _as_aware(now) if now is not None else datetime.now(UTC)
         if dt < _MIN_DATE or dt > reference + timedelta(days=1):
             return None
         return dt.replace(microsecond=0).isoformat()
@@ -342,7 +342,7 @@ GENERIC_AUTHORS: frozenset[str] = frozenset(
         "our reporter", "bureau", "our bureau", "facebook", "twitter", "instagram", "linkedin", "email",
         "e-mail", "share", "print", "follow", "subscribe", "more", "posts", "view all posts",
         "read more", "see all", "default", "test", "system", "info", "support", "team member",
-        "sign in", "log in", "login", "view more posts", "more posts", "view all posts", "all posts",
+        "sign in", "log in", "login", "view more posts", "more posts", "all posts",
         "home", "menu", "search", "close", "written by", "posted by", "about the author", "about author",
         "author bio", "share this", "share this article", "comments", "leave a comment", "no comments",
         "about", "about me", "about us", "careers", "contact", "contact us", "blog", "news", "team page",
@@ -566,7 +566,7 @@ def normalize_authors(values: Iterable[str]) -> list[str]:
         if isinstance(values, str):
             values = [values]
         return _normalize_authors(values)
-    except Exception:  # noqa: BLE001
+    except Exception:
         LOGGER.debug("author normalization failed for %r", values, exc_info=True)
         return []
 
@@ -592,11 +592,9 @@ _DOMAIN_TAIL_RE = re.compile(r"\.(?:com|net|org|info|news|co|io|tv|fm|[a-z]{2})(
 
 def _site_key(text: str) -> str:
     t = unicodedata.normalize("NFKC", text).casefold().strip()
-    if t.startswith("www."):
-        t = t[4:]
+    t = t.removeprefix("www.")
     t = _DOMAIN_TAIL_RE.sub("", t)
-    if t.startswith("the "):
-        t = t[4:]
+    t = t.removeprefix("the ")
     return _NON_ALNUM_RE.sub("", t)
 
 
@@ -718,7 +716,7 @@ def clean_title(raw: str | None, *, site_name: str | None = None, h1: str | None
     """
     try:
         return _clean_title(raw, [site_name] if site_name else [], h1)
-    except Exception:  # noqa: BLE001
+    except Exception:
         LOGGER.debug("title cleaning failed for %r", raw, exc_info=True)
         return None
 
@@ -859,7 +857,7 @@ def detect_language(text: str) -> str | None:
         return None
     try:
         lang, confidence = _identifier().classify(sample)
-    except Exception:  # noqa: BLE001
+    except Exception:
         LOGGER.debug("language identification failed", exc_info=True)
         return None
     if confidence < _LANG_MIN_CONFIDENCE:
@@ -1754,7 +1752,7 @@ def _numeric_date(
 
 def _checked_day(m: re.Match[str], year: int, month: int, day: int, now: datetime) -> tuple[int, int, str] | None:
     try:
-        value = datetime(year, month, day, tzinfo=timezone.utc)
+        value = datetime(year, month, day, tzinfo=UTC)
     except ValueError:
         return None
     if value < _MIN_DATE or value > now + timedelta(days=1):
@@ -1961,7 +1959,7 @@ def _tags(page: _Page, ld: _JsonLd) -> list[str]:
 
 
 def _extract(tree: Any, url: str | None, md: Metadata) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     page = _Page(tree)
     blocks: list[Any] = []
     for script in page.scripts:
@@ -2095,7 +2093,7 @@ def _zone_explains(day: str, iso: str) -> bool:
     """Whether a moment is on the given day somewhere on Earth (UTC-12 to UTC+14): a shown day one
     off the markup's is then the same moment in the site's time zone, not another date."""
     try:
-        moment = datetime.fromisoformat(iso).astimezone(timezone.utc)
+        moment = datetime.fromisoformat(iso).astimezone(UTC)
         shown = datetime.fromisoformat(day[:10]).date()
     except ValueError:
         return False
@@ -2164,7 +2162,7 @@ def _main_h1(h1s: list[tuple[str, bool]], others: list[str], sites: list[str]) -
     return None, False
 
 
-def extract_html_metadata(tree: "lxml.html.HtmlElement", url: str | None = None) -> Metadata:
+def extract_html_metadata(tree: lxml.html.HtmlElement, url: str | None = None) -> Metadata:
     """Read metadata from the page BEFORE any cleaning mutates it. Must not modify the tree.
 
     Never raises: a page that breaks one extractor still yields the fields found before it.

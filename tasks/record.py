@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -72,7 +72,7 @@ def content_hash(record: dict[str, Any]) -> str:
 
 def build_record(article: Article, page: PageInput, retrieved_at: datetime | None = None) -> dict[str, Any]:
     """Assemble and validate the record for ``article`` read from ``page``."""
-    when = (retrieved_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    when = (retrieved_at or datetime.now(UTC)).astimezone(UTC)
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "id": record_id(page),

@@ -156,7 +156,7 @@ class S3Store(Store):
         if head is None:
             return None
         value = head.get("Metadata", {}).get("content-hash")
-        return value if value else super()._stored_hash(key)
+        return value or super()._stored_hash(key)
 
     def _put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str] | None = None) -> None:
         full = self._key(key)

@@ -29,9 +29,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -292,7 +292,7 @@ class SavedSource(_Source):
     url_manifest: str | None = Field(None, description="CSV (path,url) or JSONL giving the pages their URLs.")
 
 
-Source = Annotated[Union[UrlsSource, SitemapSource, FeedSource, SavedSource], Field(discriminator="kind")]
+Source = Annotated[UrlsSource | SitemapSource | FeedSource | SavedSource, Field(discriminator="kind")]
 
 
 class SourcesFile(_Model):
@@ -548,7 +548,7 @@ def _iso(value: date | datetime | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     return value.isoformat()
 
 
@@ -590,5 +590,5 @@ def scrape_parameters(source: Any) -> dict[str, Any]:
 def day_start(value: date | datetime) -> datetime:
     """A date as midnight UTC; a naive date-time as UTC."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.combine(value, time.min, tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value, time.min, tzinfo=UTC)

@@ -35,10 +35,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
-
 
 __all__ = [
     "DEFAULT_WRITE_CONCURRENCY",
@@ -269,8 +268,7 @@ def snapshot(
 def _raw_ext(name: str, content_type: str | None) -> str:
     """The snapshot's extension: the page's own suffix if it is a plain short word, else from its type."""
     base = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower()
-    if base.endswith(".gz"):
-        base = base[:-3]
+    base = base.removesuffix(".gz")
     _, dot, ext = base.rpartition(".")
     if dot and _SAFE_EXT.match(ext):
         return ext
@@ -426,7 +424,7 @@ def _dump(obj: dict[str, Any]) -> bytes:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _hash_of(data: bytes | None) -> str | None:

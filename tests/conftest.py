@@ -70,7 +70,7 @@ class MotoServer:
         self.port = port
         self._server = None
 
-    def start(self) -> "MotoServer":
+    def start(self) -> MotoServer:
         import logging
 
         from moto.server import ThreadedMotoServer

@@ -318,7 +318,7 @@ def test_inline_ads_subheads_lists_and_unlabelled_teaser_block() -> None:
     assert "Related:" not in article.text
     # Subheading and list items are article content; bullets lose their glyph.
     assert "What the carriers say" in lines
-    assert ["fuel", "airport charges", "new environmental levies"] == lines[5:8]
+    assert lines[5:8] == ["fuel", "airport charges", "new environmental levies"]
     assert lines[-1] == "Consumer groups have urged passengers to book early and to compare prices before paying."
     assert "beaches" not in article.text and "sleep" not in article.text
 

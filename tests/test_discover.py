@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from lxml import etree
@@ -26,7 +26,7 @@ from pagescrub.tasks.discover import (
 )
 from pagescrub.tasks.fetch import FetchConfig, Fetcher
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def urlset(*entries: tuple[str, str | None]) -> bytes:

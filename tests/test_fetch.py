@@ -12,7 +12,7 @@ import re
 import socket
 import zlib
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
@@ -25,8 +25,8 @@ from pagescrub.tasks.extract import extract_article
 from pagescrub.tasks.fetch import (
     DEFAULT_USER_AGENT,
     FetchConfig,
-    FetchFailed,
     Fetcher,
+    FetchFailed,
     FetchResult,
     Validators,
     is_transient,
@@ -370,7 +370,7 @@ def test_429_retry_after_seconds_is_honoured_and_capped(httpx_mock: HTTPXMock, c
 
 
 def test_503_retry_after_http_date_then_200(httpx_mock: HTTPXMock, clock: VirtualClock) -> None:
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=20), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
     httpx_mock.add_response(url=URL, status_code=503, headers={"Retry-After": when})
     httpx_mock.add_response(url=URL, content=HTML, headers={"Content-Type": "text/html"})
     result = fetch(retry_after_cap=120)
@@ -435,7 +435,7 @@ def test_retry_delay_backoff_jitter_and_cap() -> None:
 
 
 def test_parse_retry_after() -> None:
-    now = datetime(2022, 2, 9, 10, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2022, 2, 9, 10, 0, 0, tzinfo=UTC)
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after(" 5 ") == 5.0
     assert parse_retry_after("Wed, 09 Feb 2022 10:01:30 GMT", now=now) == 90.0

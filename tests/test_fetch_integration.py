@@ -15,7 +15,7 @@ import pytest
 
 from pagescrub.tasks.discover import discover
 from pagescrub.tasks.extract import extract_article
-from pagescrub.tasks.fetch import FetchConfig, Fetcher, FetchResult, Validators, validators_from_result
+from pagescrub.tasks.fetch import FetchConfig, Fetcher, FetchResult, validators_from_result
 from tests.sitesim import Page, SiteSim, article_html
 
 PER_HOST = 2

@@ -386,7 +386,7 @@ class HostileServer:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server.log.append((self.headers.get("Host", ""), self.path))
                 route = server.routes.get(self.path.split("?")[0])
                 try:

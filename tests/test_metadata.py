@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import lxml.html
 import pytest
@@ -18,7 +18,7 @@ from pagescrub.tasks.metadata import (
     normalize_date,
 )
 
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def parse(html: str) -> lxml.html.HtmlElement:
@@ -530,7 +530,7 @@ def test_htmldate_scans_free_text_only_on_pages_up_to_a_million_characters(monke
 
     def fake_find_date(tree: object, **kwargs: object) -> None:
         calls.append(bool(kwargs["extensive_search"]))
-        return None
+        return
 
     monkeypatch.setattr(htmldate, "find_date", fake_find_date)
     extract_html_metadata(page(body="<p>" + "word " * 1000 + "</p>"))

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,10 @@ def test_id_comes_from_the_normalized_url_when_known() -> None:
 
 
 def test_content_hash_ignores_retrieved_at_but_not_content() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    r1 = build_record(_article(), _page(), datetime(2020, 1, 1, tzinfo=timezone.utc))
-    r2 = build_record(_article(), _page(), datetime(2024, 1, 1, tzinfo=timezone.utc))
+    r1 = build_record(_article(), _page(), datetime(2020, 1, 1, tzinfo=UTC))
+    r2 = build_record(_article(), _page(), datetime(2024, 1, 1, tzinfo=UTC))
     r3 = build_record(_article(title="Another headline"), _page())
     assert r1["retrieved_at"] != r2["retrieved_at"]
     assert r1["content_hash"] == r2["content_hash"] != r3["content_hash"]

@@ -23,7 +23,7 @@ import signal
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def clean_one(path: str) -> dict[str, Any]:
     except ExtractionError as exc:
         return {"status": "failed", "stage": "extract", "reason": exc.reason}
     try:
-        record = build_record(article, page, datetime.now(timezone.utc))
+        record = build_record(article, page, datetime.now(UTC))
     except RecordInvalid as exc:
         return {"status": "failed", "stage": "record", "reason": exc.reason}
     return {"status": "record", "record": record}
