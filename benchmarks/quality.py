@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import gzip
@@ -128,7 +129,7 @@ def decode_html(data: bytes) -> str:
         best = charset_normalizer.from_bytes(data).best()
         if best is not None:
             return str(best)
-    except Exception:  # pragma: no cover - defensive
+    except Exception:  # noqa: BLE001 - defensive: any failure falls back to cp1252  # pragma: no cover
         pass
     return data.decode("cp1252", errors="replace")
 
@@ -360,10 +361,8 @@ def run_systems(
         return results
     first = _read_page(pages[0])
     for fn in systems.values():
-        try:
+        with contextlib.suppress(Exception):  # a warm-up: a failing system shows on the measured pages
             fn(first, pages[0].url)
-        except Exception:
-            pass
     started = time.perf_counter()
     label = f"{corpus_name}/{','.join(system_names)}"
     for index, page in enumerate(pages, 1):
@@ -374,7 +373,7 @@ def run_systems(
             t0 = time.perf_counter()
             try:
                 prediction = fn(data, page.url)
-            except Exception as exc:  # a per-page failure is an empty prediction
+            except Exception as exc:  # noqa: BLE001 - a per-page failure is an empty prediction
                 prediction = Prediction()
                 error = f"{type(exc).__name__}: {exc}"[:500]
             seconds = time.perf_counter() - t0
@@ -401,7 +400,7 @@ def run_all(
         return out
     units = [((name,), corpus.name, corpus.pages, quiet) for corpus in corpora for name in system_names]
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        for (names, corpus_name, _, _), result in zip(units, pool.map(_run_unit, units)):
+        for (_names, corpus_name, _, _), result in zip(units, pool.map(_run_unit, units)):
             out[corpus_name].update(result)
     return out
 
@@ -638,7 +637,7 @@ def table_notes(
     notes.append("pages/s = pages / summed wall time of the extraction calls; '—' = not measured or not predicted.")
     for name in systems:
         if results[name].get("status") != "ok":
-            notes.append(f"{name} skipped: {results[name].get('reason')}")
+            notes.append(f"{name} skipped: {results[name].get('reason')}")  # noqa: PERF401 - a report, not a hot loop
     notes.append(CREDITS)
     return notes
 

@@ -43,13 +43,13 @@ def version() -> None:
     typer.echo(__version__)
 
 
-class AddressingStyle(str, Enum):
+class AddressingStyle(str, Enum):  # noqa: UP042 - a StrEnum would change str() of the members
     auto = "auto"
     path = "path"
     virtual = "virtual"
 
 
-class TaskRunnerKind(str, Enum):
+class TaskRunnerKind(str, Enum):  # noqa: UP042 - a StrEnum would change str() of the members
     thread = "thread"
     dask = "dask"
 

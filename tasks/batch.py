@@ -51,7 +51,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -513,10 +513,8 @@ def warm_up() -> None:
     if _warmed:  # done in the forkserver this worker was forked from
         return
     for data in (_WARM_UP_HTML, _WARM_UP_TEXT):
-        try:
+        with suppress(Exception):  # a warm-up that fails only leaves the work to the first page
             extract_article(data)
-        except Exception:  # noqa: BLE001 - a warm-up that fails only leaves the work to the first page
-            pass
     try:
         from htmldate.extractors import get_external_parser
 

@@ -24,7 +24,7 @@ import lxml.html
 import readability.readability as _rl_module
 from lxml.html import HtmlElement
 from readability import Document
-from readability.cleaners import html_cleaner as _RL_CLEANER
+from readability.cleaners import html_cleaner as _RL_CLEANER  # noqa: N812 - a module constant here
 from readability.readability import REGEXES as _RL_REGEXES, Unparseable
 
 try:
@@ -355,7 +355,7 @@ class _Readability(Document):
                 ):
                     elem.drop_tree()
 
-        def transform_misused_divs_into_paragraphs(self) -> None:
+        def transform_misused_divs_into_paragraphs(self) -> None:  # noqa: RET503 - returns the library's result (None) early
             holders = _rl_block_holders(self.html)
             if holders is None:  # a comment or processing instruction: let the library serialize
                 return super().transform_misused_divs_into_paragraphs()
@@ -754,7 +754,7 @@ def _locate(work: HtmlElement, article: HtmlElement) -> HtmlElement | None:
     # A paragraph readability made from a <div> split by inline tags may have no
     # counterpart: the next one in from either end stands in for it.
     for tries in (first, last):
-        hit = next((h for h in map(lambda para: _find_para(work, para), tries) if h is not None), None)
+        hit = next((h for h in (_find_para(work, para) for para in tries) if h is not None), None)
         if hit is None:
             return None
         found.append(hit)
@@ -973,7 +973,7 @@ def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
     for lst in list(article.iter("ul", "ol")):
         if lst.getparent() is None:
             continue
-        items = [li for li in lst.iter("li")]
+        items = list(lst.iter("li"))
         if len(items) >= 2 and _link_density(lst) > 0.7 and _text_len(lst) / max(len(items), 1) < 120:
             _drop(lst)
     _drop_teaser_cards(article)

@@ -495,7 +495,7 @@ def _is_prose(text: str, size: int) -> bool:
     if words < 5:
         return False
     last = text.rstrip(_CLOSERS)[-1]
-    if last in "?!" and words < 12 and not _INNER_SENTENCE_RE.search(text):
+    if last in "?!" and words < 12 and not _INNER_SENTENCE_RE.search(text):  # noqa: SIM103 - one guard among several
         return False
     return True
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -297,7 +297,7 @@ class FetchSession:
     not clients as parameters, find it (in this process: the thread pool runner).
     """
 
-    _registry: dict[str, FetchSession] = {}
+    _registry: ClassVar[dict[str, FetchSession]] = {}
     _registry_lock = threading.Lock()
 
     def __init__(self, config: FetchConfig, robots: RobotsCache | None = None) -> None:

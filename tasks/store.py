@@ -33,7 +33,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -510,10 +510,8 @@ class LocalStore(Store):
         _atomic_write(self._path(key), data, tmp_dir=self._writing)
 
     def _delete(self, key: str) -> None:
-        try:
+        with suppress(FileNotFoundError):
             self._path(key).unlink()
-        except FileNotFoundError:
-            pass
 
     def _keys(self, folder: str) -> Iterator[str]:
         for path in _walk_files(self._path(folder)):
@@ -630,10 +628,8 @@ def _atomic_file(path: Path, *, tmp_dir: Path | None = None) -> Iterator[IO[byte
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -657,7 +653,7 @@ class ManifestWriter:
         self._spool = spool or folder
         """Where the page entries and the manifest's temporary file go (a local store's ``.writing/``)."""
         fd, self._pages_path = _create_owned(self._spool, ".pages.jsonl")
-        self._pages = open(fd, "w", encoding="utf-8")
+        self._pages = open(fd, "w", encoding="utf-8")  # noqa: SIM115 - open for the writer's life, closed by close()
         self._lock = threading.Lock()
 
     def add(self, entry: dict[str, Any]) -> None:

@@ -39,7 +39,7 @@ def _texts(seed: int, count: int) -> list[str]:
 
 
 def test_text_measure_is_readabilitys() -> None:
-    for text in _texts(1, 3000) + [" " * 254, " " * 255, "a" + "\t" * 300 + "b", "a\t\tb  c \t d"]:
+    for text in [*_texts(1, 3000), " " * 254, " " * 255, "a" + "\t" * 300 + "b", "a\t\tb  c \t d"]:
         assert ch._rl_clean(text) == _readability_clean(text), repr(text[:60])
 
 

@@ -392,10 +392,10 @@ def test_hard_wrapped_paragraphs_are_joined() -> None:
     )
     assert article.title == "Harbour bridge to close for repairs next month"
     assert article.text.split("\n\n") == [
-        "Engineers will close the harbour bridge for six weeks from the start of next "
-        "month while they replace corroded cables, the port authority said on Friday.",
-        "Ferries will run every ten minutes during the closure and fares will be cut "
-        "by half for residents who show a travel card, the authority added.",
+        ("Engineers will close the harbour bridge for six weeks from the start of next "
+         "month while they replace corroded cables, the port authority said on Friday."),
+        ("Ferries will run every ten minutes during the closure and fares will be cut "
+         "by half for residents who show a travel card, the authority added."),
     ]
 
 

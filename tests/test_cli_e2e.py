@@ -39,7 +39,7 @@ EXE = str(Path(sys.executable).with_name("pagescrub"))
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     assert Path(EXE).exists(), "the pagescrub console script is not installed"
-    return subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([EXE, *args], env=env, capture_output=True, check=False, text=True, timeout=300)
 
 
 def _records(out: Path) -> dict[str, dict]:
@@ -153,12 +153,12 @@ def test_mixed_folder_with_bad_inputs(tmp_path: Path, cli_env: dict[str, str]) -
 
 def test_help_on_every_command() -> None:
     for args in (["--help"], ["run", "--help"], ["version", "--help"]):
-        result = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60)
+        result = subprocess.run([EXE, *args], capture_output=True, check=False, text=True, timeout=60)
         assert result.returncode == 0 and "Usage" in result.stdout
 
 
 def test_missing_input_is_a_clear_usage_error(tmp_path: Path) -> None:
     result = subprocess.run([EXE, "run", str(tmp_path / "nope"), "--out", str(tmp_path / "o")],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, check=False, text=True, timeout=60)
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr

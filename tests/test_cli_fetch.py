@@ -38,7 +38,7 @@ FAST = [
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     assert Path(EXE).exists(), "the pagescrub console script is not installed"
-    return subprocess.run([EXE, "run", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([EXE, "run", *args], env=env, capture_output=True, check=False, text=True, timeout=300)
 
 
 def _manifests(runs: Path) -> dict[str, dict]:
@@ -71,7 +71,7 @@ def _news_site(sim: SiteSim) -> Site:
     pages = [(news.add(f"/news/{i}", article_html(f"News story {i}")), f"2022-02-{i:02d}") for i in range(1, 11)]
     secret = news.add("/private/secret", article_html("Secret"))
     news.add("/sitemap-1.xml.gz", Page(gzip.compress(sitemap(pages[:6])), "application/x-gzip", validators=False))
-    news.add("/sitemap-2.xml", Page(sitemap(pages[6:] + [(secret, "2022-02-05")]), "application/xml", validators=False))
+    news.add("/sitemap-2.xml", Page(sitemap([*pages[6:], (secret, "2022-02-05")]), "application/xml", validators=False))
     news.add("/sitemap_index.xml", Page(
         b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         + f"<sitemap><loc>{news.url('/sitemap-1.xml.gz')}</loc></sitemap>"
@@ -326,7 +326,7 @@ def test_fetch_to_s3_then_reclean_without_network(
 
     recleaned = subprocess.run(
         [EXE, "reclean", out, "--out", f"s3://{s3_bucket}/web-v2/", *s3, "--no-progress"],
-        env=s3_cli_env, capture_output=True, text=True, timeout=300,
+        env=s3_cli_env, capture_output=True, check=False, text=True, timeout=300,
     )
     assert recleaned.returncode == 0, recleaned.stderr[-3000:]
     copy = open_store(f"s3://{s3_bucket}/web-v2/", options)
@@ -342,13 +342,13 @@ def test_usage_errors_exit_2_before_any_flow(tmp_path: Path) -> None:
         (["--sitemap", "https://example.org/s.xml", "--since", "yesterday"], "not a date"),
         ([], "give saved pages, URLs"),
     ):
-        result = subprocess.run([EXE, "run", *args, "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=60)
+        result = subprocess.run([EXE, "run", *args, "--out", str(tmp_path / "o")], capture_output=True, check=False, text=True, timeout=60)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
     assert not (tmp_path / "o").exists()
 
 
 def test_help_documents_the_fetch_options() -> None:
-    result = subprocess.run([EXE, "run", "--help"], capture_output=True, text=True, timeout=60, env={"COLUMNS": "200", "PATH": ""})
+    result = subprocess.run([EXE, "run", "--help"], capture_output=True, check=False, text=True, timeout=60, env={"COLUMNS": "200", "PATH": ""})
     assert result.returncode == 0
     for option in ("--urls", "--sitemap", "--feed", "--since", "--until", "--user-agent", "--per-host-concurrency",
                    "--per-host-delay", "--global-concurrency", "--timeout", "--retries", "--max-bytes", "--ignore-robots",
@@ -401,7 +401,7 @@ def test_robots_cache_round_trips_through_the_store(tmp_path: Path) -> None:
     from pagescrub.tasks.fetch import FetchConfig
     from pagescrub.tasks.robots import RobotsResponse, RobotsRules
 
-    store, state = _state(tmp_path)
+    _store, state = _state(tmp_path)
     cache = state.load_robots(FetchConfig())
     assert len(cache) == 0
     cache.put(RobotsRules.from_response("https://a.example", RobotsResponse(200, b"User-agent: *\nDisallow: /x\n")))

@@ -353,7 +353,7 @@ def _cas_store() -> tuple[dict[str, bytes], object, object]:
 
 
 def test_conditional_save_merges_on_conflict(seeds: dict[str, str]) -> None:
-    store, read, write = _cas_store()
+    _store, read, write = _cas_store()
     base = DuplicateIndex()
     base.link("000", seeds["000_7004b33b0c6d42ec.txt"])
     base.save(write)
@@ -387,7 +387,7 @@ def test_concurrent_local_saves_end_with_the_union(tmp_path: Path, seeds: dict[s
         try:
             barrier.wait()
             save_local_atomic(path, run)
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001 - reported below  # pragma: no cover
             errors.append(exc)
 
     threads = [threading.Thread(target=save, args=(run,)) for run in runs]

@@ -55,7 +55,7 @@ def sim():
         pages = [(news.add(f"/news/{i}", article_html(f"News story {i}")), f"2022-02-{i:02d}") for i in range(1, 11)]
         secret = news.add("/private/secret", article_html("Secret"))
         news.add("/sitemap-1.xml.gz", Page(gzip.compress(sitemap(pages[:6])), "application/x-gzip", validators=False))
-        news.add("/sitemap-2.xml", Page(sitemap(pages[6:] + [(secret, "2022-02-05")]), "application/xml", validators=False))
+        news.add("/sitemap-2.xml", Page(sitemap([*pages[6:], (secret, "2022-02-05")]), "application/xml", validators=False))
         news.add("/sitemap_index.xml", Page(
             b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             + f"<sitemap><loc>{news.url('/sitemap-1.xml.gz')}</loc></sitemap>"

@@ -220,11 +220,11 @@ def test_special_files_are_refused_without_blocking(tmp_path: Path) -> None:
     """A FIFO would block the read forever, /dev/zero never ends: only regular files are read."""
     fifo = _fifo(tmp_path / "pipe.html")
     for target in (fifo, Path("/dev/zero"), Path("/dev/urandom")):
-        with pytest.raises(LoadError, match="^not a regular file$"):
+        with pytest.raises(LoadError, match=r"^not a regular file$"):
             read_page_bytes(target)
     link = tmp_path / "zero.html"
     link.symlink_to("/dev/zero")
-    with pytest.raises(LoadError, match="^not a regular file$"):
+    with pytest.raises(LoadError, match=r"^not a regular file$"):
         read_page_bytes(link)
 
 
@@ -244,7 +244,7 @@ def test_load_errors_keep_their_own_reason(tmp_path: Path) -> None:
 def test_one_cli_run_over_the_hostile_folder_accounts_for_every_input(hostile_run: HostileRun) -> None:
     """The real command over the whole corpus (plus a FIFO named on the command line): it completes,
     and its manifest has one entry per input, each written with a valid record or failed with a reason."""
-    stdout, stderr = hostile_run.proc.communicate(timeout=600)
+    _stdout, stderr = hostile_run.proc.communicate(timeout=600)
     assert hostile_run.proc.returncode == 0, stderr[-3000:]
     out, started = hostile_run.out, hostile_run.started
     (manifest_path,) = (out / "runs").glob("*.json")
@@ -297,7 +297,7 @@ def test_a_page_over_the_cpu_limit_is_stopped_and_the_worker_goes_on(tmp_path: P
     # before this round's speed work and ~0.5 s after, too close to the limit.)
     env = dict(cli_env, PAGESCRUB_PAGE_CPU_SECONDS="0.4")
     run = subprocess.run([EXE, "run", str(pages), "--out", str(out), "--workers", "1", "--allow-failures", "--no-progress"],
-                         env=env, capture_output=True, text=True, timeout=300)
+                         env=env, capture_output=True, check=False, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     manifest = json.loads(next((out / "runs").glob("*.json")).read_text(encoding="utf-8"))
     by_name = {Path(e["input"]).name: e for e in manifest["pages"]}
@@ -818,7 +818,7 @@ def test_credentials_in_a_url_manifest_are_stored_nowhere(tmp_path: Path, cli_en
     out = tmp_path / "out"
     run = subprocess.run(
         [EXE, "run", str(pages), "--manifest", str(urls), "--out", str(out), "--allow-failures", "--no-progress"],
-        env=cli_env, capture_output=True, text=True, timeout=300,
+        env=cli_env, capture_output=True, check=False, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     stored = [p for p in out.rglob("*") if p.is_file()]
@@ -868,7 +868,7 @@ def test_server_cases_through_the_cli(server: HostileServer, tmp_path: Path, cli
             "--per-host-delay", "0", "--batch-tasks"]
     for case in sitemaps:
         args += ["--sitemap", server.url(case.path)]
-    run = subprocess.run(args, env=cli_env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(args, env=cli_env, capture_output=True, check=False, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     manifest = json.loads(next((out / "runs").glob("*.json")).read_text(encoding="utf-8"))
     entries = {e["input"]: e for e in manifest["pages"]}

@@ -71,7 +71,7 @@ def kill_midway(proc: subprocess.Popen[str], count: Callable[[], int], low: int 
             proc.wait(timeout=30)
             return count()
         if proc.poll() is not None:
-            out, err = proc.communicate()
+            _out, err = proc.communicate()
             pytest.fail(f"the run ended (rc {proc.returncode}) before it could be killed: {err[-2000:]}")
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
@@ -109,7 +109,7 @@ def test_killed_local_run_resumes_without_loss_or_duplicates(tmp_path: Path, cli
     orphans = list((out / ".writing").iterdir())
     assert any(p.name.endswith(".pages.jsonl") for p in orphans), "the killed run's manifest spool should be left"
 
-    again = subprocess.run([EXE, *args], env=cli_env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run([EXE, *args], env=cli_env, capture_output=True, check=False, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
 
     (manifest_path,) = (out / "runs").glob("*.json")
@@ -151,7 +151,7 @@ def test_killed_s3_run_resumes_without_loss_or_duplicates(
     assert 0 < stored < TOTAL, f"killed with {stored} of {TOTAL} records"
     assert keys("runs/") == [], "the killed run cannot have published its manifest"
 
-    again = subprocess.run([EXE, *args], env=s3_cli_env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run([EXE, *args], env=s3_cli_env, capture_output=True, check=False, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
 
     (manifest_key,) = keys("runs/")

@@ -137,8 +137,8 @@ def test_author_equal_to_site_is_dropped_when_a_person_is_named() -> None:
 
 
 def test_invalid_json_ld_never_raises_and_is_repaired_when_possible() -> None:
-    trailing_comma = '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Fixed headline",' \
-        ' "author": {"name": "Ann\tLee",}, "datePublished": "2022-02-09",}</script>'
+    trailing_comma = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Fixed headline",'
+                      ' "author": {"name": "Ann\tLee",}, "datePublished": "2022-02-09",}</script>')
     md = extract_html_metadata(page(head=trailing_comma))
     assert md.title == "Fixed headline"
     assert md.authors == ["Ann Lee"]

@@ -94,7 +94,7 @@ def test_put_article_writes_then_reports_unchanged_then_replaces(tmp_path: Path)
     changed = build_record(_article(text=TEXT + "\n\nA correction was added."), _page())
     assert store.put_article(changed)[:2] == ("written", True)
     assert json.loads(path.read_text())["text"].endswith("A correction was added.")
-    assert not [p for p in tmp_path.rglob("*.tmp")]
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_corrupt_stored_record_is_rewritten(tmp_path: Path) -> None:

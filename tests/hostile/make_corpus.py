@@ -37,14 +37,14 @@ MB = 1024 * 1024
 # -- prose -------------------------------------------------------------------------------------
 
 EN_PARAGRAPHS = [
-    "The harbour reopened on Tuesday after six weeks of repairs to the sea wall damaged in the February storm, "
-    "the port authority said in a statement to reporters gathered on the quay.",
-    "Fishing boats returned to their moorings by mid-morning, and the ferry service to the islands will resume "
-    "its full timetable next week, according to the operator.",
-    "Engineers rebuilt two hundred metres of the wall with larger granite blocks, a design meant to withstand "
-    "waves a third higher than the ones that broke through during the storm.",
-    "Local traders said the closure had cost them most of the early season, and the council has promised a "
-    "fund to help the businesses that lost the most.",
+    ("The harbour reopened on Tuesday after six weeks of repairs to the sea wall damaged in the February storm, "
+     "the port authority said in a statement to reporters gathered on the quay."),
+    ("Fishing boats returned to their moorings by mid-morning, and the ferry service to the islands will resume "
+     "its full timetable next week, according to the operator."),
+    ("Engineers rebuilt two hundred metres of the wall with larger granite blocks, a design meant to withstand "
+     "waves a third higher than the ones that broke through during the storm."),
+    ("Local traders said the closure had cost them most of the early season, and the council has promised a "
+     "fund to help the businesses that lost the most."),
 ]
 
 ARABIC = (
@@ -305,7 +305,7 @@ def unclosed_comment() -> str:
 
 def mixed_charsets() -> bytes:
     """A UTF-8 page with one paragraph pasted in as cp1252 bytes (invalid UTF-8)."""
-    page = article_html(paragraphs=EN_PARAGRAPHS + ["PLACEHOLDER"])
+    page = article_html(paragraphs=[*EN_PARAGRAPHS, "PLACEHOLDER"])
     head, tail = page.split("PLACEHOLDER")
     return head.encode("utf-8") + FRENCH_CAFE.encode("cp1252") + tail.encode("utf-8") + " Ünïcödé ✓".encode()
 
@@ -330,7 +330,7 @@ def script_heavy() -> str:
 
 
 def one_huge_word() -> str:
-    return article_html(paragraphs=EN_PARAGRAPHS + ["A" * (2 * MB)])
+    return article_html(paragraphs=[*EN_PARAGRAPHS, "A" * (2 * MB)])
 
 
 def huge_text_capture(lines: int) -> bytes:
