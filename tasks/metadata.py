@@ -1513,7 +1513,9 @@ def _label_bylines(tree: Any) -> Iterable[str]:
             if len(whole) <= _MAX_BYLINE_TEXT and _key(whole) != _key(text):
                 yield whole
             else:
-                nxt = parent.getnext() if node.is_text else parent.getnext()  # noqa: RUF034 - both arms alike as written; which node the text case meant is an open question
+                # The name follows the label's element (<b>By</b><a>Name</a>) or, for a tail, the
+                # element the label follows (<i>x</i> By <a>Name</a>): the parent's next sibling either way.
+                nxt = parent.getnext()
                 if nxt is not None and isinstance(nxt.tag, str):
                     name = _element_text(nxt, _MAX_BYLINE_TEXT * 2, spaced=True)
                     if name and len(name) <= _MAX_BYLINE_TEXT:
