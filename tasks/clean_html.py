@@ -13,7 +13,7 @@ import importlib.metadata
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -34,13 +34,42 @@ except importlib.metadata.PackageNotFoundError:  # pragma: no cover
 
 __all__ = ["CleanedBody", "HtmlParseError", "clean_html_tree", "parse_html", "tree_to_text"]
 
+# The attributes lxml.html's ``iterlinks`` reads a link from: its link attributes, a style
+# attribute, a <meta http-equiv> (refresh) and a <param valuetype> (ref).
+_LINK_ATTRS = lxml.html.defs.link_attrs | {"style", "http-equiv", "valuetype"}
+
+
+class _LinkHolders:
+    """Stands for an element in lxml.html's ``iterlinks``, which walks ``self.iter(Element)``:
+    gives it only the elements that can hold a link (one of ``_LINK_ATTRS``, or a <style>)."""
+
+    __slots__ = ("_root",)
+
+    def __init__(self, root: HtmlElement) -> None:
+        self._root = root
+
+    def iter(self, tag: object = None) -> Iterator[HtmlElement]:  # noqa: ARG002 - always Element
+        for el in self._root.iter(lxml.etree.Element):
+            if not _LINK_ATTRS.isdisjoint(el.keys()) or el.tag.endswith("style"):
+                yield el
+
+
+class _HtmlElement(HtmlElement):
+    """HtmlElement whose ``iterlinks`` (run by ``rewrite_links``, twice on readability's copy: its
+    cleaner drops javascript: links, then the links are made absolute) runs lxml's own code on the
+    elements that hold one of its attributes, found by one set test, instead of 16 tests on every element."""
+
+    def iterlinks(self) -> Iterator[tuple[HtmlElement, str | None, str, int]]:
+        return lxml.html.HtmlMixin.iterlinks(_LinkHolders(self))
+
+
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False)
-# Every element is an HtmlElement, looked up in C: lxml.html's default lookup calls a Python
+# Every element is an _HtmlElement, looked up in C: lxml.html's default lookup calls a Python
 # method for every element proxy created (1-2 us each, millions per hundred pages), only to give
 # <form>, <input>, <select>, <textarea> and <label> subclasses whose extra properties nothing here uses.
 _PARSER.set_element_class_lookup(
     lxml.etree.ElementDefaultClassLookup(
-        element=HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+        element=_HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
         entity=lxml.html.HtmlEntity,
     )
 )

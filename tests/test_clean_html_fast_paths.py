@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Callable
 
 import lxml.html
 import pytest
@@ -170,3 +171,91 @@ def test_leaf_blocks_are_the_blocks_with_no_block_inside() -> None:
                 assert ch._leaf_blocks(el) == _leaf_blocks_by_scan(el)
     leaves = ch._leaf_blocks(lxml.html.fragment_fromstring(html))
     assert [el.text_content() for el in leaves][:3] == ["one bold", "inline only", "a"]
+
+
+# Links of every kind lxml.html's iterlinks reports, and the javascript: forms its cleaner drops.
+_LINK_PAGE = """<html><head><base href="https://example.org/dir/">
+<meta http-equiv="Refresh" content="5; url='next.html'"><meta http-equiv="content-type" content="text/html">
+<style>@import "print.css"; p { background: url('bg.png') } a { background: url(javascript:alert(1)) }</style>
+<style type="text/javascript">x</style><link rel="stylesheet" href="s.css"></head>
+<body background="body.png" onload="go()">
+<a href="javascript:void(0)" onclick="x()">one</a> <a href=" java\nscript:alert(2) ">two</a>
+<a href="%6Aavascript:alert(3)">three</a> <a href="/abs?q=1#f">four</a> <a href="rel/page.html">five</a>
+<a href="http://[broken/">six</a> <a href="mailto:someone@example.org">seven</a> <a href="#top">eight</a>
+<img src="data:image/svg+xml;base64,AAAA" alt="svg"> <img src="data:image/png;base64,AAAA" lowsrc="low.png">
+<img src="vbscript:msgbox" dynsrc="clip.avi"> <p style="background: url(&quot;a.png&quot;); color: red">styled</p>
+<p style="width: expression(alert(4))">sneaky</p> <p style="background:url(javascript:alert(5))">js in style</p>
+<div style="color: red" onmouseover="y()">no url</div> <blockquote cite="quote.html">q</blockquote>
+<form action="javascript:send()"><button formaction="post.php">b</button></form>
+<object codebase="http://cdn.example.org/" classid="cls.class" data="movie.swf" archive="a.jar b.jar">
+<param name="movie" valuetype="ref" value="film.swf"><param name="x" value="y"></object>
+<q cite="c.html" xlink:href="x.svg">xq</q> <img usemap="#map" longdesc="desc.html" src="i.png">
+<table background="t.png"><tr><td>cell</td></tr></table> <head profile="p.html"></head>
+<iframe src="about:blank"></iframe> <embed src="e.swf"> <area href="jscript:x" shape="rect">
+<p>plain <b>text</b> with no link</p><p>last</p></body></html>"""
+
+
+def _plain_parse(text: str) -> lxml.html.HtmlElement:
+    """``text`` parsed as parse_html does, into lxml's own HtmlElement."""
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False)
+    return lxml.html.document_fromstring(text, parser=parser)
+
+
+def _random_link_pages(seed: int, count: int) -> list[str]:
+    rnd = random.Random(seed)
+    tags = ["a", "img", "p", "div", "style", "object", "param", "meta", "form", "q", "span", "link", "area"]
+    attrs = ["href", "src", "style", "cite", "action", "formaction", "data", "codebase", "classid", "archive",
+             "valuetype", "value", "http-equiv", "content", "onclick", "class", "xlink:href", "lowsrc", "usemap"]
+    values = ["javascript:x()", "JaVa Script:y", "%6aavascript:z", "rel.html", "/abs", "http://h/a/../b", "#f",
+              "url(i.png)", "background:url('j.png')", "ref", "refresh", "0;url=n.html", "a.jar b.jar", "",
+              "data:image/svg+xml;base64,AA", "http://[x/", "expression(1)", "@import 'c.css'"]
+    pages = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rnd.randint(1, 25)):
+            tag = rnd.choice(tags)
+            attributes = " ".join(
+                f'{name}="{rnd.choice(values)}"' for name in rnd.sample(attrs, rnd.randint(0, 4))
+            )
+            parts.append(f"<{tag} {attributes}>{rnd.choice(values) if tag == 'style' else 'text'}</{tag}>")
+        pages.append(f"<html><head></head><body>{''.join(parts)}</body></html>")
+    return pages
+
+
+def test_iterlinks_reports_what_lxmls_reports() -> None:
+    for page in [_LINK_PAGE] + _random_link_pages(7, 400):
+        root = parse_html(page)
+        assert type(root) is ch._HtmlElement
+        for el in [root, *root.iter("body", "a", "p", "object")]:
+            assert _outcome(lambda: list(el.iterlinks())) == _outcome(
+                lambda: list(lxml.html.HtmlMixin.iterlinks(el))
+            ), page
+
+
+@pytest.mark.parametrize("url", [None, "https://news.example.com/2024/story.html"])
+def test_readability_copy_cleaned_and_absolutised_as_with_lxmls_iterlinks(url: str | None) -> None:
+    for page in [_LINK_PAGE] + _random_link_pages(8, 400):
+        fast, plain = parse_html(page), _plain_parse(page)
+        assert type(plain) is not ch._HtmlElement
+        outcomes = [_outcome(lambda: _clean_and_absolutise(doc, url)) for doc in (fast, plain)]
+        assert outcomes[0] == outcomes[1], page
+        assert lxml.html.tostring(fast) == lxml.html.tostring(plain), page
+
+
+def _clean_and_absolutise(doc: lxml.html.HtmlElement, url: str | None) -> None:
+    """What readability's _parse does to its copy with our cleaner (``handle_failures`` its default)."""
+    ch._RL_CLEANER(doc)
+    if url:
+        doc.make_links_absolute(url, resolve_base_href=True, handle_failures="discard")
+    else:
+        doc.resolve_base_href(handle_failures="discard")
+
+
+def _outcome(fn: Callable[[], object]) -> object:
+    """What ``fn`` returns, or the type and message of what it raises (a broken URL in a
+    <object codebase> makes lxml raise)."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - compared, not handled
+        return type(exc), str(exc)
+
