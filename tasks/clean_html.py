@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from typing import Any
+from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
@@ -61,6 +62,28 @@ class _HtmlElement(HtmlElement):
 
     def iterlinks(self) -> Iterator[tuple[HtmlElement, str | None, str, int]]:
         return lxml.html.HtmlMixin.iterlinks(_LinkHolders(self))
+
+
+def _make_links_absolute(doc: HtmlElement, base_url: str, handle_failures: str | None) -> None:
+    """``doc.make_links_absolute(base_url, handle_failures=handle_failures)``, joining each distinct
+    link once: a page repeats its links (menus, share bars, a story linked from its picture and title)."""
+    if handle_failures not in (None, "ignore", "discard"):
+        doc.make_links_absolute(base_url, handle_failures=handle_failures)  # lxml's error
+        return
+    doc.resolve_base_href()
+    joined: dict[str, str | None] = {}
+
+    def link_repl(href: str) -> str | None:
+        if href not in joined:
+            try:
+                joined[href] = urljoin(base_url, href)
+            except ValueError:
+                if handle_failures is None:
+                    raise
+                joined[href] = href if handle_failures == "ignore" else None
+        return joined[href]
+
+    doc.rewrite_links(link_repl)
 
 
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False)
@@ -313,7 +336,7 @@ class _Readability(Document):
                     elem.drop_tree()
             _RL_CLEANER(doc)
             if self.url:
-                doc.make_links_absolute(self.url, resolve_base_href=True, handle_failures=self.handle_failures)
+                _make_links_absolute(doc, self.url, self.handle_failures)
             else:
                 doc.resolve_base_href(handle_failures=self.handle_failures)
             return doc

@@ -259,3 +259,15 @@ def _outcome(fn: Callable[[], object]) -> object:
     except Exception as exc:  # noqa: BLE001 - compared, not handled
         return type(exc), str(exc)
 
+
+@pytest.mark.parametrize("handle_failures", [None, "ignore", "discard", "bogus"])
+def test_links_made_absolute_as_lxml_makes_them(handle_failures: str | None) -> None:
+    url = "https://news.example.com/2024/story.html"
+    for page in [_LINK_PAGE, _LINK_PAGE.replace("<base", "<x-base")] + _random_link_pages(9, 400):
+        ours, lxmls = parse_html(page), parse_html(page)
+        outcomes = [
+            _outcome(lambda: ch._make_links_absolute(ours, url, handle_failures)),
+            _outcome(lambda: lxmls.make_links_absolute(url, handle_failures=handle_failures)),
+        ]
+        assert outcomes[0] == outcomes[1], page
+        assert lxml.html.tostring(ours) == lxml.html.tostring(lxmls), page
