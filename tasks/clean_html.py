@@ -56,12 +56,18 @@ class _LinkHolders:
 
 
 class _HtmlElement(HtmlElement):
-    """HtmlElement whose ``iterlinks`` (run by ``rewrite_links``, twice on readability's copy: its
-    cleaner drops javascript: links, then the links are made absolute) runs lxml's own code on the
-    elements that hold one of its attributes, found by one set test, instead of 16 tests on every element."""
+    """HtmlElement with a faster ``text_content``, and whose ``iterlinks`` (run by ``rewrite_links``,
+    twice on readability's copy: its cleaner drops javascript: links, then the links are made absolute)
+    runs lxml's own code on the elements that hold one of its attributes, found by one set test,
+    instead of 16 tests on every element."""
 
     def iterlinks(self) -> Iterator[tuple[HtmlElement, str | None, str, int]]:
         return lxml.html.HtmlMixin.iterlinks(_LinkHolders(self))
+
+    def text_content(self) -> str:
+        """lxml's (an XPath ``string()``, 1.5 us a call, a thousand calls a page) but for an element
+        with no child node other than text, whose text is all it holds: read directly, in a third of that."""
+        return super().text_content() if len(self) else self.text or ""
 
 
 def _make_links_absolute(doc: HtmlElement, base_url: str, handle_failures: str | None) -> None:

@@ -271,3 +271,21 @@ def test_links_made_absolute_as_lxml_makes_them(handle_failures: str | None) -> 
         ]
         assert outcomes[0] == outcomes[1], page
         assert lxml.html.tostring(ours) == lxml.html.tostring(lxmls), page
+
+
+def test_text_content_is_lxmls() -> None:
+    pages = [_LINK_PAGE, *_random_link_pages(10, 100)] + [
+        "<html><body><div>a<b>b</b>c<i></i><p>  </p><p>x &amp; y &#169; &nbsp;z</p><span></span>"
+        "<![CDATA[cd]]><p>one<!-- comment -->two</p><pre>\n line\n</pre><br>tail</div></body></html>",
+        "<p>only</p>",
+    ]
+    for page in pages:
+        root = parse_html(page)
+        for el in list(root.iter(lxml.etree.Element))[:40]:  # with a comment and a PI among the children too
+            el.append(lxml.html.HtmlComment("c"))
+            el.append(lxml.html.HtmlProcessingInstruction("pi", "x"))
+            el[-1].tail = "pi tail"
+        for el in root.iter(lxml.etree.Element):
+            assert type(el) is ch._HtmlElement
+            ours, lxmls = el.text_content(), lxml.html.HtmlMixin.text_content(el)
+            assert ours == lxmls and type(ours) is type(lxmls) is str, page
