@@ -151,9 +151,9 @@ _WEAK_CHROME = frozenset(
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
-# Short blocks whose wording is chrome in any site's template.
-_CHROME_TEXT = re.compile(
-    r"""^\W*(?:
+# Short blocks whose wording is chrome in any site's template: ^\W*(?:_CHROME_OPENING|_CHROME_FURTHER_IN).
+# What opens the block:
+_CHROME_OPENING = r"""
         (?:read|see|view|show|load)\s+(?:more|also|next|the\ full|all|comments?)\b
       | related(?:\s+(?:articles?|stories|posts|content|coverage|topics|links|reading))?\s*:?$
       | (?:more|top|latest|popular|trending)\s+(?:from|on|in|stories|news|articles|posts|videos?|reads?)\b.{0,40}$
@@ -175,12 +175,34 @@ _CHROME_TEXT = re.compile(
       | (?:previous|next)\s+(?:article|post|story)\b.{0,150}$
       | (?:image|photo|picture)\s*(?:credit|source)?\s*:\s*.{0,80}$
       | also\s+(?:on|read|see|in)\b.{0,150}$
-      | .{0,100}\bdelivered\s+(?:to|through|straight\s+to|right\s+to)\s+your\s+(?:inbox|letterbox|mailbox|door)\b.{0,150}$
+"""
+# And what may stand up to 100 characters further in: tried from every one of those starting points,
+# so costly; it needs one of _CHROME_FURTHER_IN_WORDS.
+_CHROME_FURTHER_IN = r"""
+        .{0,100}\bdelivered\s+(?:to|through|straight\s+to|right\s+to)\s+your\s+(?:inbox|letterbox|mailbox|door)\b.{0,150}$
       | .{0,80}\b(?:requires|enable)\s+javascript\b.{0,40}$
       | [^.!?]{0,80}\b(?:getty\s+images|shutterstock|istock(?:photo)?|ap\s+photo|afp\s+photo|reuters/|epa-efe)\b[^.!?]{0,40}$
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
+"""
+_CHROME_FURTHER_IN_WORDS = ("delivered", "javascript", "getty", "shutterstock", "istock", "photo", "reuters/", "epa-efe")
+_CHROME_TEXT_OPENING = re.compile(r"^\W*(?:" + _CHROME_OPENING + ")", re.IGNORECASE | re.VERBOSE)
+_CHROME_TEXT_FURTHER_IN = re.compile(r"^\W*(?:" + _CHROME_FURTHER_IN + ")", re.IGNORECASE | re.VERBOSE)
+
+
+def _chrome_text(text: str) -> bool:
+    r"""Whether ``text`` matches ``^\W*(?:_CHROME_OPENING|_CHROME_FURTHER_IN)`` (case-insensitive).
+
+    The second half (5 us a text) is skipped for an ASCII text without any of its words once
+    lowercased: in ASCII, only an ASCII letter matches one case-insensitively.
+    """
+    if _CHROME_TEXT_OPENING.match(text) is not None:
+        return True
+    if text.isascii():
+        lowered = text.lower()
+        if not any(word in lowered for word in _CHROME_FURTHER_IN_WORDS):
+            return False
+    return _CHROME_TEXT_FURTHER_IN.match(text) is not None
+
+
 _BLOCK_TAGS = frozenset(
     "p div section article main header footer aside nav h1 h2 h3 h4 h5 h6 ul ol li dl dt dd "
     "blockquote pre table thead tbody tfoot tr figure figcaption address hr br center details summary".split()
@@ -1026,7 +1048,7 @@ def _post_clean(article: HtmlElement, authors: Sequence[str] = ()) -> None:
         if len(raw) >= 200 and _solid_at_least(raw, 200):
             continue  # 200 characters or more whatever the spacing: not a short chrome line
         text = _collapse_spaces(raw).strip()
-        if text and len(text) < 200 and _CHROME_TEXT.match(text):
+        if text and len(text) < 200 and _chrome_text(text):
             _drop(el)
     for lst in list(article.iter("ul", "ol")):
         if lst.getparent() is None:

@@ -289,3 +289,22 @@ def test_text_content_is_lxmls() -> None:
             assert type(el) is ch._HtmlElement
             ours, lxmls = el.text_content(), lxml.html.HtmlMixin.text_content(el)
             assert ours == lxmls and type(ours) is type(lxmls) is str, page
+
+
+def test_chrome_text_is_the_one_pattern() -> None:
+    whole = re.compile(r"^\W*(?:" + ch._CHROME_OPENING + "|" + ch._CHROME_FURTHER_IN + ")", re.IGNORECASE | re.VERBOSE)
+    pieces = [
+        "Read more", "related stories:", "Sign up", "Share this article", "© 2024 The Paper", "(c) 2024", "Advertisement",
+        "Photo: Jane Doe", "3 min read", "5 hours ago", "Next article", "also read", "Newsletter delivered to your inbox",
+        "This site requires JavaScript to run", "enable javascript", "Getty Images", "AP Photo/John Smith", "AFP  photo",
+        "Reuters/Staff", "EPA-EFE", "iStockphoto", "Shutterstock", "the council met.", "It was late!", "Who?", "and",
+        "de", "la", "\u00a0", "\u2014", "\u201cquoted\u201d", "Java\u017fcript", "J\u0130VASCR\u0130PT", "java\u0131script",
+        "\u212aeep", "Getty\u00a0Images", "AP\nPhoto", "d\u00e9livered", "photo", "photos of the day", "get", "y",
+    ]
+    rnd = random.Random(11)
+    texts = list(pieces)
+    for _ in range(20000):
+        text = "".join(rnd.choice(pieces) + rnd.choice([" ", "", ". ", " - ", "\n", ": "]) for _ in range(rnd.randint(1, 6)))
+        texts.append(text[: rnd.randint(0, 200)])
+    for text in texts:
+        assert ch._chrome_text(text) == (whole.match(text) is not None), repr(text)
