@@ -1219,6 +1219,18 @@ def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
     return [el for el in blocks if el not in holders]
 
 
+# No test in _drop_boilerplate_blocks tells a line of _MANY_WORDS words from a longer one.
+_MANY_WORDS = 60
+_WORDS_PREFIX = 600
+
+
+def _opening_words(text: str) -> list[str]:
+    """The words of ``text`` when fewer than _MANY_WORDS; else at least that many of its first words
+    (a paragraph has them in its first _WORDS_PREFIX characters: the rest is not split)."""
+    words = _WORD.findall(text, 0, _WORDS_PREFIX)
+    return words if len(words) >= _MANY_WORDS or len(text) <= _WORDS_PREFIX else _WORD.findall(text)
+
+
 def _drop_boilerplate_blocks(article: HtmlElement, authors: Sequence[str]) -> None:
     """Bylines, date lines, contact lines, lone UI words and repeated lines.
 
@@ -1238,14 +1250,17 @@ def _drop_boilerplate_blocks(article: HtmlElement, authors: Sequence[str]) -> No
         if not text or el.getparent() is None:
             continue
         key = text.lower()
-        words = _WORD.findall(key)
+        words = _opening_words(key)
         nwords = len(words)
         head = i < max(3, n * 0.3)
         tail = i >= n - max(3, n * 0.2)
         drop = False
-        if counts[key] >= 3 and (not any(c.isalpha() for c in key) or all(w in _UI_WORDS or w in _SOCIAL for w in words)):
+        if counts[key] >= 3 and (
+            not any(c.isalpha() for c in key)
+            or all(w in _UI_WORDS or w in _SOCIAL for w in (words if nwords < _MANY_WORDS else _WORD.findall(key)))
+        ):
             drop = True
-        elif key in seen and 8 <= nwords < 60 and el.tag not in ("li", "td", "th"):
+        elif key in seen and 8 <= nwords < _MANY_WORDS and el.tag not in ("li", "td", "th"):
             drop = True
         elif nwords <= 2 and el.tag not in _HEADINGS and el.tag != "li" and all(w in _UI_WORDS for w in words):
             drop = True

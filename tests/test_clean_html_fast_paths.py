@@ -308,3 +308,16 @@ def test_chrome_text_is_the_one_pattern() -> None:
         texts.append(text[: rnd.randint(0, 200)])
     for text in texts:
         assert ch._chrome_text(text) == (whole.match(text) is not None), repr(text)
+
+
+def test_opening_words_are_all_words_below_the_many_mark() -> None:
+    rnd = random.Random(12)
+    alphabet = ["a", "b", "é", "1", "_", " ", " ", ".", "-", "\u4e2d", "\n", "ab "]
+    texts = ["", "one", "x " * 59, "x " * 60, "x " * 61, "y" * 599 + " z" * 70, "w " * 299 + "wo" + "rd " * 40]
+    texts += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 1500))) for _ in range(3000)]
+    for text in texts:
+        ours, full = ch._opening_words(text), ch._WORD.findall(text)
+        if len(full) < ch._MANY_WORDS:
+            assert ours == full, repr(text)
+        else:
+            assert len(ours) >= ch._MANY_WORDS and ours[:-1] == full[: len(ours) - 1], repr(text)
