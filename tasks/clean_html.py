@@ -1431,6 +1431,8 @@ def tree_to_text(root: HtmlElement) -> str:
     buf: list[str] = []
 
     def flush(kind: str) -> None:
+        if not buf:  # a block right after another: nothing between them
+            return
         text = _collapse_spaces("".join(buf))
         lines = [ln.strip() for ln in text.split("\n")]
         joined = "\n".join(ln for ln in lines if ln)
