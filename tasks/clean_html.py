@@ -690,6 +690,12 @@ def _prune(root: HtmlElement) -> None:
         attrs = dict(el.items())  # one call for the attributes read below (a lookup each costs as much)
         if tag in ("html", "body", "article", "main") or attrs.get("itemprop") == "articleBody":
             continue
+        if not attrs:
+            # Hidden, modal and weak chrome all need an attribute: only the tag can make it chrome.
+            if (tag in _CHROME_TAGS or tag in _WIDGET_TAGS) and _shorter_than(el, total * 0.3):
+                _drop(el)
+                del stack[len(stack) - len(el):]
+            continue
         hidden = (
             attrs.get("hidden") is not None
             or attrs.get("aria-hidden") == "true"

@@ -321,3 +321,29 @@ def test_opening_words_are_all_words_below_the_many_mark() -> None:
             assert ours == full, repr(text)
         else:
             assert len(ours) >= ch._MANY_WORDS and ours[:-1] == full[: len(ours) - 1], repr(text)
+
+
+def _random_chrome_page(rnd: random.Random, depth: int = 0) -> str:
+    tags = ["div", "p", "nav", "aside", "footer", "button", "label", "form", "dialog", "map", "section", "span", "ul", "li"]
+    attrs = ["", "", "", ' class="sidebar"', ' class="share"', " hidden", ' role="navigation"', ' id="main-text"']
+    parts = []
+    for _ in range(rnd.randint(1, 4)):
+        tag = rnd.choice(tags)
+        inner = _random_chrome_page(rnd, depth + 1) if depth < 4 and rnd.random() < 0.6 else ""
+        text = PARA[: rnd.choice([0, 20, 90, len(PARA)])] * rnd.choice([1, 1, 3])
+        parts.append(f"<{tag}{rnd.choice(attrs)}>{text}{inner}</{tag}>{rnd.choice(['', 'tail text'])}")
+    return "".join(parts)
+
+
+def test_prune_of_elements_without_attributes_is_the_full_judgement() -> None:
+    # A data-* attribute changes no judgement of _prune, but sends every element through all its tests.
+    rnd = random.Random(13)
+    for _ in range(300):
+        page = f"<html><body>{_random_chrome_page(rnd)}</body></html>"
+        fast, full = parse_html(page), parse_html(page)
+        for el in full.iter(lxml.etree.Element):
+            el.set("data-x", "1")
+        ch._prune(fast)
+        ch._prune(full)
+        lxml.etree.strip_attributes(full, "data-x")
+        assert lxml.html.tostring(fast) == lxml.html.tostring(full), page
