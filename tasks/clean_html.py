@@ -661,10 +661,11 @@ def _words_of(value: str) -> frozenset[str]:
     value = value.lower()
     if not value.strip():
         return frozenset()
-    parts = value.split()
-    words = set(parts)
-    for part in parts:
-        words.update(w for w in _WORD_SPLIT.split(part) if w)
+    # Each whitespace-separated part, and the letter and digit runs within them: whitespace is no
+    # letter nor digit, so one split of the whole value gives those runs (and "" at its ends).
+    words = set(value.split())
+    words.update(_WORD_SPLIT.split(value))
+    words.discard("")
     return frozenset(words)
 
 

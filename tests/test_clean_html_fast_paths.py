@@ -347,3 +347,24 @@ def test_prune_of_elements_without_attributes_is_the_full_judgement() -> None:
         ch._prune(full)
         lxml.etree.strip_attributes(full, "data-x")
         assert lxml.html.tostring(fast) == lxml.html.tostring(full), page
+
+
+def _words_by_part(value: str) -> frozenset[str]:
+    """The class/id/role words as first written: each part, and each part split on its own."""
+    value = value.lower()
+    if not value.strip():
+        return frozenset()
+    parts = value.split()
+    words = set(parts)
+    for part in parts:
+        words.update(w for w in ch._WORD_SPLIT.split(part) if w)
+    return frozenset(words)
+
+
+def test_attribute_words_are_the_parts_and_their_runs() -> None:
+    rnd = random.Random(14)
+    alphabet = ["a", "B", "z", "0", "9", "-", "_", " ", "  ", "\t", "\n", "\u00a0", "\u2003", "\u0130", "\u00e9", "/", ":", "share", "SIDE"]
+    values = ["", " ", "\u00a0", "-", "a-b c_d", " x ", "\u0130tem", "related-posts  share"]
+    values += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30))) for _ in range(5000)]
+    for value in values:
+        assert ch._words_of.__wrapped__(value) == _words_by_part(value), repr(value)
