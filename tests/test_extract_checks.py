@@ -21,6 +21,7 @@ from pagescrub.tasks.extract import (
     _check_markup,
     _check_tree,
     _cut_long_runs,
+    _few_attributes,
     _markup_only,
     _visible_chars,
 )
@@ -105,6 +106,36 @@ def _tag(n: int) -> str:
 )
 def test_check_markup_matches_reference(text: str) -> None:
     assert _outcome(_check_markup, text) == _outcome(_check_markup_reference, text)
+
+
+def _random_markup(rnd: random.Random) -> str:
+    parts = []
+    for _ in range(rnd.randint(1, 60)):
+        kind = rnd.random()
+        if kind < 0.3:  # about as many attributes as the limit, or about as long a tag, or less
+            n = rnd.choice([rnd.randint(1990, 2010), rnd.randint(250, 2100), rnd.randint(0, 300)])
+            parts.append("<p" + (" a" * n if rnd.random() < 0.3 else " " + "x" * n) + ">")
+        elif kind < 0.6:  # text without any tag, of up to three blocks
+            parts.append("t" * rnd.randint(0, 3100))
+        elif kind < 0.7:
+            parts.append("<script>" + "<b " + " c" * rnd.randint(0, 2500) + "</script>")
+        else:
+            parts.append(rnd.choice(["<div>", "</div>", "<a href='x'>", ">", "<"]))
+    return "".join(parts)
+
+
+def test_check_markup_matches_reference_on_random_markup() -> None:
+    rnd = random.Random(15)
+    texts = [_random_markup(rnd) for _ in range(600)]
+    texts += ["x" * 200_000 + _tag(300), "<p " + "x" * 2000 + ">", "<p " + "x" * 1999 + ">", "y" * 999 + "<p " + "x" * 2001 + ">"]
+    fast = 0
+    for text in texts:
+        assert _outcome(_check_markup, text) == _outcome(_check_markup_reference, text), text[:200]
+        if _few_attributes(_markup_only(text)):
+            fast += 1
+            assert _outcome(_check_markup_reference, text) is None
+    assert 0 < fast < len(texts)
+    assert any(_outcome(_check_markup_reference, text) for text in texts)
 
 
 @pytest.mark.parametrize(
