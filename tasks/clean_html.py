@@ -49,7 +49,7 @@ class _LinkHolders:
     def __init__(self, root: HtmlElement) -> None:
         self._root = root
 
-    def iter(self, tag: object = None) -> Iterator[HtmlElement]:  # noqa: ARG002 - always Element
+    def iter(self, tag: object = None) -> Iterator[HtmlElement]:  # tag: iterlinks always asks for Element
         for el in self._root.iter(lxml.etree.Element):
             if not _LINK_ATTRS.isdisjoint(el.keys()) or el.tag.endswith("style"):
                 yield el

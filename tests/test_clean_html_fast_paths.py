@@ -223,21 +223,21 @@ def _random_link_pages(seed: int, count: int) -> list[str]:
 
 
 def test_iterlinks_reports_what_lxmls_reports() -> None:
-    for page in [_LINK_PAGE] + _random_link_pages(7, 400):
+    for page in [_LINK_PAGE, *_random_link_pages(7, 400)]:
         root = parse_html(page)
         assert type(root) is ch._HtmlElement
         for el in [root, *root.iter("body", "a", "p", "object")]:
-            assert _outcome(lambda: list(el.iterlinks())) == _outcome(
-                lambda: list(lxml.html.HtmlMixin.iterlinks(el))
+            assert _outcome(lambda el=el: list(el.iterlinks())) == _outcome(
+                lambda el=el: list(lxml.html.HtmlMixin.iterlinks(el))
             ), page
 
 
 @pytest.mark.parametrize("url", [None, "https://news.example.com/2024/story.html"])
 def test_readability_copy_cleaned_and_absolutised_as_with_lxmls_iterlinks(url: str | None) -> None:
-    for page in [_LINK_PAGE] + _random_link_pages(8, 400):
+    for page in [_LINK_PAGE, *_random_link_pages(8, 400)]:
         fast, plain = parse_html(page), _plain_parse(page)
         assert type(plain) is not ch._HtmlElement
-        outcomes = [_outcome(lambda: _clean_and_absolutise(doc, url)) for doc in (fast, plain)]
+        outcomes = [_outcome(lambda doc=doc: _clean_and_absolutise(doc, url)) for doc in (fast, plain)]
         assert outcomes[0] == outcomes[1], page
         assert lxml.html.tostring(fast) == lxml.html.tostring(plain), page
 
@@ -263,20 +263,24 @@ def _outcome(fn: Callable[[], object]) -> object:
 @pytest.mark.parametrize("handle_failures", [None, "ignore", "discard", "bogus"])
 def test_links_made_absolute_as_lxml_makes_them(handle_failures: str | None) -> None:
     url = "https://news.example.com/2024/story.html"
-    for page in [_LINK_PAGE, _LINK_PAGE.replace("<base", "<x-base")] + _random_link_pages(9, 400):
+    for page in [_LINK_PAGE, _LINK_PAGE.replace("<base", "<x-base"), *_random_link_pages(9, 400)]:
         ours, lxmls = parse_html(page), parse_html(page)
         outcomes = [
-            _outcome(lambda: ch._make_links_absolute(ours, url, handle_failures)),
-            _outcome(lambda: lxmls.make_links_absolute(url, handle_failures=handle_failures)),
+            _outcome(lambda ours=ours: ch._make_links_absolute(ours, url, handle_failures)),
+            _outcome(lambda lxmls=lxmls: lxmls.make_links_absolute(url, handle_failures=handle_failures)),
         ]
         assert outcomes[0] == outcomes[1], page
         assert lxml.html.tostring(ours) == lxml.html.tostring(lxmls), page
 
 
 def test_text_content_is_lxmls() -> None:
-    pages = [_LINK_PAGE, *_random_link_pages(10, 100)] + [
-        "<html><body><div>a<b>b</b>c<i></i><p>  </p><p>x &amp; y &#169; &nbsp;z</p><span></span>"
-        "<![CDATA[cd]]><p>one<!-- comment -->two</p><pre>\n line\n</pre><br>tail</div></body></html>",
+    pages = [
+        _LINK_PAGE,
+        *_random_link_pages(10, 100),
+        (
+            "<html><body><div>a<b>b</b>c<i></i><p>  </p><p>x &amp; y &#169; &nbsp;z</p><span></span>"
+            "<![CDATA[cd]]><p>one<!-- comment -->two</p><pre>\n line\n</pre><br>tail</div></body></html>"
+        ),
         "<p>only</p>",
     ]
     for page in pages:
