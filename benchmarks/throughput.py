@@ -257,6 +257,11 @@ class TreeSampler(threading.Thread):
     def cpu_seconds(self) -> float:
         return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
 
+    def server_cpu_seconds(self) -> float:
+        """CPU of the temporary Prefect server's processes: Prefect's cost measured in one run, not as the
+        difference of two runs (which this machine's drifting speed can swing by 10 % either way)."""
+        return sum(t for pid, t in self.cpu_ticks.items() if pid in self.peak.servers) / os.sysconf("SC_CLK_TCK")
+
 
 def _cpu_ticks(pid: int) -> int | None:
     try:
@@ -272,6 +277,7 @@ class Run:
     pages: int
     wall: float
     cpu: float  # user + system seconds of the whole process tree
+    server_cpu: float  # of which the temporary Prefect server's processes
     flow_wall: float | None
     peak: Peak
     returncode: int
@@ -301,7 +307,7 @@ def run_measured(cmd: list[str], out: Path, log: Path, interval: float, env: dic
         summary = _head(manifests[-1])
         pages = summary["counts"]["pages"]
         flow_wall = summary["timings"]["wall_seconds"]
-    return Run(pages, wall, cpu, flow_wall, peak, code, log)
+    return Run(pages, wall, cpu, sampler.server_cpu_seconds(), flow_wall, peak, code, log)
 
 
 def _head(manifest: Path) -> dict[str, Any]:
@@ -499,7 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate = e2e.pages / e2e.wall
         figures["e2e"] = {"pages": e2e.pages, "wall": e2e.wall, "cpu": e2e.cpu, "flow_wall": e2e.flow_wall, "returncode": e2e.returncode,
                           "peak_rss": e2e.peak.rss, "peak_rss_no_server": e2e.peak.rss_no_server, "peak_pss": e2e.peak.pss,
-                          "peak_pss_no_server": e2e.peak.pss_no_server}
+                          "peak_pss_no_server": e2e.peak.pss_no_server, "server_cpu": e2e.server_cpu}
         if e2e.returncode != 0 or e2e.pages != n:
             notes.append(f"end-to-end run: exit code {e2e.returncode}, {e2e.pages} of {n} pages in the manifest; log {e2e.log}")
         if "e2e" not in args.skip:
@@ -513,6 +519,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(["  pages per CPU-second, whole process tree", f"{cpu_rate:.1f}",
                          f"{traf_cpu_rate:.1f}" if traf_cpu_rate else "—",
                          f"{cpu_rate / traf_cpu_rate:.2f}x" if traf_cpu_rate else "—", "", ""])
+            if e2e.server_cpu:
+                rows.append(["  CPU of the temporary Prefect server / of the whole tree", f"{e2e.server_cpu:.1f} s",
+                             f"{e2e.cpu:.1f} s", f"{e2e.server_cpu / e2e.cpu:.1%}", "", ""])
             if traf_cpu_rate:
                 cpus = min(args.workers, os.cpu_count() or 1)
                 notes.append(
