@@ -117,7 +117,9 @@ def run(
         typer.Option("--manifest", help="CSV (path,url) or JSONL ({\"path\", \"url\"}) giving pages their original URL."),
     ] = None,
     allow_failures: Annotated[bool, typer.Option("--allow-failures", help="Exit 0 even when some inputs failed (not when the store was unavailable).")] = False,
-    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Pages per Prefect task run.")] = 25,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, max=10_000, help="Pages per Prefect task run (default: 100 saved pages, 25 fetched pages).")
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pagescrub.flows.scrape import DEFAULT_BATCH_SIZE
 from pagescrub.tasks.record import validate_record
 
 from .conftest import SEEDS
@@ -78,6 +79,7 @@ def test_seeds_end_to_end_then_unchanged(tmp_path: Path, cli_env: dict[str, str]
     manifest = _manifest(out)
     assert manifest["counts"] == {"pages": 5, "written": 5, "unchanged": 0, "failed": 0, "replaced": 0}
     assert manifest["duplicates"]["linked"] == 1 and manifest["duplicates"]["index_saved"] is True
+    assert manifest["timings"]["batch_size"] == DEFAULT_BATCH_SIZE  # saved pages' default, not the fetched ones'
     assert (out / "state").is_dir()
     assert sorted(Path(p["input"]).name for p in manifest["pages"]) == sorted(recs)
     assert {p["id"] for p in manifest["pages"]} == {r["id"] for r in recs.values()}

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from pagescrub.flows.scrape import FETCH_BATCH_SIZE
 from pagescrub.tasks.record import validate_record
 from pagescrub.tasks.urls import short_page_name
 from tests.sitesim import Page, Site, SiteSim, article_html
@@ -148,6 +149,7 @@ def test_sitemap_feed_and_urls_end_to_end_then_conditional_rerun(sim: SiteSim, t
     assert len(manifest["pages"]) == len(by_input)
     assert manifest["counts"] == {"pages": 23, "written": 16, "unchanged": 0, "failed": 7, "replaced": 0}
     assert manifest["fetch"]["discovered"] == 23 and manifest["fetch"]["mode"] == "batched"
+    assert manifest["timings"]["batch_size"] == FETCH_BATCH_SIZE  # fetched pages' default, not the saved ones'
 
     records = _records(out)
     assert sorted(records) == sorted(fetchable)
