@@ -317,24 +317,32 @@ def _head(manifest: Path) -> dict[str, Any]:
     return data
 
 
-def cli_run(inputs: Path, out: Path, workers: int, batch_size: int, log: Path, interval: float) -> Run:
+def _batch_option(batch_size: int | None) -> list[str]:
+    return [] if batch_size is None else ["--batch-size", str(batch_size)]
+
+
+def cli_run(inputs: Path, out: Path, workers: int, batch_size: int | None, log: Path, interval: float) -> Run:
     exe = Path(sys.executable).with_name("pagescrub")
     cmd = [str(exe) if exe.exists() else "pagescrub", "run", str(inputs), "--out", str(out), "--no-progress",
-           "--allow-failures", "--workers", str(workers), "--batch-size", str(batch_size)]
+           "--allow-failures", "--workers", str(workers), *_batch_option(batch_size)]
     return run_measured(cmd, out, log, interval)
 
 
-def plain_run(inputs: Path, out: Path, workers: int, batch_size: int, log: Path, interval: float) -> Run:
+def plain_run(inputs: Path, out: Path, workers: int, batch_size: int | None, log: Path, interval: float) -> Run:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--plain-run", str(inputs), "--out", str(out),
-           "--workers", str(workers), "--batch-size", str(batch_size)]
+           "--workers", str(workers), *_batch_option(batch_size)]
     return run_measured(cmd, out, log, interval)
 
 
-def _plain_main(inputs: str, out: str, workers: int, batch_size: int) -> int:
+def _plain_main(inputs: str, out: str, workers: int, batch_size: int | None) -> int:
     try:
         from pagescrub.flows.scrape import scrape_without_prefect
     except ImportError:  # a version before it (for "before" figures): its flow's loop, in threads
         scrape_without_prefect = _threads_without_prefect
+    if batch_size is None:  # what `pagescrub run` uses for saved pages
+        from pagescrub.flows.scrape import DEFAULT_BATCH_SIZE
+
+        batch_size = DEFAULT_BATCH_SIZE
     summary = scrape_without_prefect([inputs], out, processes=workers, batch_size=batch_size)
     print(json.dumps({"pages": summary["counts"]["pages"], "wall": summary["timings"]["wall_seconds"]}))
     return 0
@@ -419,7 +427,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--e2e-pages", type=int, default=5000, metavar="N", help="end to end and Prefect share: pages (default 5000)")
     p.add_argument("--rss-pages", default="5000,50000", metavar="A,B", help="memory: the two run sizes (default 5000,50000)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="--workers of the runs (default: CPUs)")
-    p.add_argument("--batch-size", type=int, default=25, metavar="N", help="--batch-size of the runs (default 25)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="--batch-size of the runs (default: the CLI's)")
     p.add_argument("--skip", default="", metavar="PARTS", help="comma-separated parts to skip: percore,e2e,share,rss")
     p.add_argument("--sample", type=float, default=0.5, metavar="S", help="memory sampling interval in seconds (default 0.5)")
     p.add_argument("--work", type=Path, metavar="DIR", help="folder for inputs and outputs (default: a temporary one)")
