@@ -42,7 +42,11 @@ from pagescrub.tasks.load import PageInput
 from pagescrub.tasks.store import Store
 from pagescrub.tasks.urls import normalize_url
 
-__all__ = ["PER_PAGE_AUTO_MAX", "fetch_pages", "prefect_retry_delays"]
+#: Fetched pages per batch task run: they come at polite fetching's pace, and smaller batches
+#: are written sooner (saved pages go in larger ones: scrape's DEFAULT_BATCH_SIZE).
+FETCH_BATCH_SIZE = 25
+
+__all__ = ["FETCH_BATCH_SIZE", "PER_PAGE_AUTO_MAX", "fetch_pages", "prefect_retry_delays"]
 
 #: Runs with at most this many pages use one task run per page (Prefect retries) unless told otherwise.
 PER_PAGE_AUTO_MAX = 20
@@ -68,7 +72,7 @@ def fetch_pages(
     sites: Iterable[str] = (),
     since: date | datetime | str | None = None,
     until: date | datetime | str | None = None,
-    batch_size: int = 25,
+    batch_size: int = FETCH_BATCH_SIZE,
     max_in_flight: int = 4,
     per_page_tasks: bool | None = None,
     refresh: bool = False,

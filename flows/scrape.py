@@ -38,7 +38,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from pagescrub import __version__
 from pagescrub.flows import observe
-from pagescrub.flows.fetching import fetch_pages
+from pagescrub.flows.fetching import FETCH_BATCH_SIZE, fetch_pages
 from pagescrub.tasks.batch import PageResult, available_cpus, cleaning_pool, write_page
 from pagescrub.tasks.batch_tasks import clean_batch
 from pagescrub.tasks.dedupe import DEFAULT_THRESHOLD
@@ -50,7 +50,6 @@ from pagescrub.tasks.store_block import PagescrubStore
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
-    "FETCH_BATCH_SIZE",
     "DEFAULT_PROCESSES",
     "DEFAULT_WORKERS",
     "ProgressHook",
@@ -73,9 +72,6 @@ __all__ = [
 #: logs): on 5000 pages the temporary server took 18.2 s of the run's CPU at 25 and 9.9 s at 100,
 #: with the same peak memory (benchmarks/throughput.py, 2026-12-01).
 DEFAULT_BATCH_SIZE = 100
-#: Fetched pages per batch task run: they come at polite fetching's pace, and smaller batches
-#: are written sooner.
-FETCH_BATCH_SIZE = 25
 #: Task runner threads of flows that clean in their threads (``reclean``).
 DEFAULT_WORKERS = 2
 #: Worker processes cleaning a local ``scrape`` run's pages, and its task runner threads: one per
@@ -430,6 +426,7 @@ def scrape(
     observer = observe.RunObserver(total=observe.count_inputs(paths, url_map))
     write = observer.watch(writer.write)
     web = [*(urls or []), *(url_lists or []), *(sitemaps or []), *(feeds or []), *(sites or [])]
+    page_batch, fetch_batch = batch_size or DEFAULT_BATCH_SIZE, batch_size or FETCH_BATCH_SIZE
     fetched: dict[str, Any] | None = None
     local = _local_processes(processes)
     try:
@@ -437,13 +434,13 @@ def scrape(
             if paths:
                 clean_and_write(
                     lambda i, batch: clean_batch.submit(i, batch, max_bytes, pool), iter_inputs(paths, url_map), write,
-                    batch_size=batch_size or DEFAULT_BATCH_SIZE, max_in_flight=max_in_flight,
+                    batch_size=page_batch, max_in_flight=max_in_flight,
                 )
             if web:
                 fetched = fetch_pages(
                     write, store, fetch or FetchConfig(max_bytes=max_bytes),
                     urls=urls or [], url_lists=url_lists or [], sitemaps=sitemaps or [], feeds=feeds or [],
-                    sites=sites or [], since=since, until=until, batch_size=batch_size or FETCH_BATCH_SIZE, max_in_flight=max_in_flight,
+                    sites=sites or [], since=since, until=until, batch_size=fetch_batch, max_in_flight=max_in_flight,
                     per_page_tasks=per_page_tasks, refresh=refresh, log=logger, pool=pool,
                 )
     except BaseException:
@@ -453,7 +450,7 @@ def scrape(
     extra: dict[str, Any] = {"inputs": [redact_url(str(p)) for p in [*paths, *web]], "processes": local}
     if fetched is not None:
         extra["fetch"] = fetched
-    summary = writer.close(batch_size=batch_size or (DEFAULT_BATCH_SIZE if paths else FETCH_BATCH_SIZE), **extra)
+    summary = writer.close(batch_size=page_batch if paths else fetch_batch, **extra)
     log_summary(logger, summary)
     publish_artifacts(summary, "scrape")
     state = observer.finish(summary, failure_threshold)

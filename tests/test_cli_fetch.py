@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pagescrub.flows.scrape import FETCH_BATCH_SIZE
+from pagescrub.flows.fetching import FETCH_BATCH_SIZE
 from pagescrub.tasks.record import validate_record
 from pagescrub.tasks.urls import short_page_name
 from tests.sitesim import Page, Site, SiteSim, article_html
