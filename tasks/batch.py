@@ -375,8 +375,8 @@ class CleaningPool:
     Processes are never forked from the flow's process, which runs Prefect's
     threads (a fork copies their locks in whatever state they are): they are
     forked from a forkserver, a fresh single-threaded process that imports the
-    cleaning code and loads its models (the language model's ~65 MB of arrays,
-    dateparser's patterns) once, before any worker exists. Workers share those
+    cleaning code and loads its models (dateparser's patterns for every
+    language, ~43 MB) once, before any worker exists. Workers share those
     pages with it copy-on-write and start warm, a replacement for a crashed one
     included. Where there is no forkserver (Windows), they are spawned and each
     warms up on its own.
@@ -506,7 +506,7 @@ _warmed = False
 
 def warm_up() -> None:
     """Clean two small pages before any limit is set, so a worker's lazy imports and models
-    (readability, htmldate, the language model, dateparser's patterns for every language, which
+    (readability, htmldate, the language detector, dateparser's patterns for every language, which
     htmldate compiles on its first unknown-language date: ~2.5 s) are loaded outside the per-page
     CPU budget: a page is never charged for them, nor stopped halfway through an import."""
     global _warmed

@@ -33,6 +33,7 @@ from email.utils import parsedate_to_datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+import pycld2
 from dateutil import parser as _du_parser
 from lxml import etree
 
@@ -86,7 +87,6 @@ _MAX_DATE_CHARS = 120
 _MIN_DATE = datetime(1990, 1, 1, tzinfo=UTC)
 _LANG_SAMPLE = 2000
 _LANG_MIN_CHARS = 20
-_LANG_MIN_CONFIDENCE = 0.5
 
 _WS_RE = re.compile(r"\s+")
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
@@ -809,8 +809,11 @@ def _choose_title(cands: list[tuple[str, str]], prefer: str | None = None) -> st
 # --------------------------------------------------------------------------------------------
 _LANG_CODE_RE = re.compile(r"^[a-z]{2,3}$")
 _NO_LANG = frozenset({"und", "mul", "zxx", "xx", "mis", "zz"})
-_IDENTIFIER: Any = None
-_IDENTIFIER_LOCK = threading.Lock()
+# CLD2 still speaks a few pre-2000 ISO 639 codes.
+_CLD2_LEGACY = {"iw": "he", "jw": "jv", "in": "id", "ji": "yi"}
+# What CLD2 refuses as invalid UTF-8: C0 and C1 control characters, which reach the text as mojibake
+# or as "&#146;" references (HTML means cp1252 punctuation, lxml leaves U+0092), and lone surrogates.
+_CONTROL_TO_SPACE = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000)], " ")
 
 
 def _lang_code(value: Any) -> str | None:
@@ -824,28 +827,16 @@ def _lang_code(value: Any) -> str | None:
     return None
 
 
-def _identifier() -> Any:
-    """One py3langid model per process, with probabilities normalized so confidence means something."""
-    global _IDENTIFIER
-    if _IDENTIFIER is None:
-        with _IDENTIFIER_LOCK:
-            if _IDENTIFIER is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                _IDENTIFIER = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    return _IDENTIFIER
-
-
 def _has_letters(text: str, count: int) -> bool:
     """Whether ``text`` holds at least ``count`` letters; stops counting there (C-level filter)."""
     return len(list(islice(filter(str.isalpha, text), count))) == count
 
 
 def detect_language(text: str) -> str | None:
-    """Language of a text with py3langid, on the first ~2000 characters (enough, and fast).
+    """Language of a text with CLD2 (pycld2), on the first ~2000 characters (enough, and fast).
 
-    None for texts shorter than ~20 characters or when the model is unsure (confidence < 0.5 or
-    "no linguistic content"): an unknown language is better than a wrong one.
+    None for texts shorter than ~20 characters or when CLD2 does not call its answer reliable:
+    an unknown language is better than a wrong one.
     """
     if not isinstance(text, str):
         return None
@@ -856,13 +847,14 @@ def detect_language(text: str) -> str | None:
     if len(sample) < _LANG_MIN_CHARS or not _has_letters(sample, _LANG_MIN_CHARS // 2):
         return None
     try:
-        lang, confidence = _identifier().classify(sample)
-    except Exception:
+        reliable, _, details = pycld2.detect(sample.translate(_CONTROL_TO_SPACE), isPlainText=True)
+    except pycld2.error:
         LOGGER.debug("language identification failed", exc_info=True)
         return None
-    if confidence < _LANG_MIN_CONFIDENCE:
+    if not reliable:
         return None
-    return _lang_code(lang)
+    code = _lang_code(details[0][1])  # "zh-Hant" -> "zh"; "un" (unknown) and "xx-..." -> None
+    return _CLD2_LEGACY.get(code, code) if code else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -444,6 +444,24 @@ def test_detect_language(text: str, expected: str) -> None:
     assert detect_language(text * 50) == expected  # long texts are sampled, same answer
 
 
+HEBREW = "מועצת העיר הצביעה ביום שלישי בעד תקציב חדש שמגדיל את ההוצאות על בתי ספר ותחבורה ציבורית."
+
+
+def test_detect_language_gives_todays_codes_not_cld2s_legacy_ones() -> None:
+    assert detect_language(HEBREW) == "he"  # CLD2 says "iw"
+
+
+def test_detect_language_reads_past_control_characters() -> None:
+    # U+0092 from "&#146;" and U+0080 from mojibake: CLD2 refuses both as invalid UTF-8.
+    assert detect_language(ENGLISH.replace("council", "council\x92s").replace("budget", "\u00e2\x80\x99budget")) == "en"
+    assert detect_language(ENGLISH + "\ud800") == "en"  # a lone surrogate is dropped, not fatal
+
+
+def test_detect_language_reads_text_as_text_not_markup() -> None:
+    assert detect_language("<p>" + FRENCH + " &amp; <b>") == "fr"
+    assert detect_language(ENGLISH.replace("schools", "<schools>")) == "en"
+
+
 @pytest.mark.parametrize("text", ["", "short", "12345 67890 !!! ???", None])
 def test_detect_language_abstains_on_too_little_text(text: str | None) -> None:
     assert detect_language(text) is None  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """Run one page through the cleaning path in a child process with hard limits on memory and CPU.
 
 A fork server: ``python -m tests.hostile.bounded`` imports the extraction code
-once (no Prefect), warms it up (language model, date parsers), then for every
+once (no Prefect), warms it up (language detector, date parsers), then for every
 request forks a child that sets ``RLIMIT_AS`` and ``RLIMIT_CPU`` and cleans one
 page exactly as a batch does (``read_page_bytes`` with the size cap, then
 ``extract_article``, then ``build_record`` with schema validation). The parent
