@@ -24,7 +24,7 @@ from lxml import etree
 
 from .clean_html import HtmlParseError, clean_html_tree, parse_html
 from .clean_text import clean_text_capture
-from .decode import DecodeError, decode_page
+from .decode import DecodeError, decode_page, repair_mojibake
 from .metadata import (
     Metadata,
     clean_title,
@@ -176,6 +176,7 @@ def extract_article(
         article = _from_html(text, page_url, budget)
     else:
         article = _from_text(text, budget)
+    _repair_mojibake(article)
     article.encoding = decoded.encoding
     article.url = page_url
     words = article.word_count  # counted once: a findall over the whole text
@@ -186,6 +187,19 @@ def extract_article(
         raise ExtractionError(f"no article found (an error page: {error_page!r})")
     article.language = detect_language(article.text) or article.language
     return article
+
+
+def _repair_mojibake(article: Article) -> None:
+    """Mojibake undone in every text field, the article's and its metadata's (the page's own bytes
+    are left as they were: the spotting is cheap on the article, not on a whole page)."""
+    article.text = repair_mojibake(article.text)
+    article.html = repair_mojibake(article.html)
+    for name in ("title", "site_name", "description"):
+        value = getattr(article, name)
+        if value:
+            setattr(article, name, repair_mojibake(value))
+    article.authors = [repair_mojibake(a) for a in article.authors]
+    article.tags = [repair_mojibake(t) for t in article.tags]
 
 
 class _Budget:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagescrub.tasks.decode import DecodeError, decode_bytes, decode_page, normalize_unicode, sniff_kind
+from pagescrub.tasks.decode import DecodeError, decode_bytes, decode_page, normalize_unicode, repair_mojibake, sniff_kind
 
 CP1252_PAGE = (
     '<html><head><meta charset="windows-1252"><title>Caf\u00e9</title></head>'
@@ -153,3 +153,46 @@ def test_valid_utf8_beats_a_single_byte_label() -> None:
     page = decode_page(data)
     assert page.encoding == "utf-8"
     assert "Let\u2019s go \u2014 caf\u00e9" in page.text
+
+
+def _cp1252(byte: int) -> str:
+    """One byte as a browser reads cp1252: its five unassigned bytes become C1 controls."""
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(byte)
+
+
+RIGHT = "The Earth\u2019s \u201cnatural\u201d systems \u2014 caf\u00e9, na\u00efve, \u00e0 la carte"
+
+
+@pytest.mark.parametrize(
+    ("broken", "how"),
+    [
+        (RIGHT.encode().decode("latin-1"), "UTF-8 read as Latin-1: C1 controls"),
+        ("".join(_cp1252(b) for b in RIGHT.encode()), "UTF-8 read as cp1252"),
+        (RIGHT.replace("\u2019", "\x92").replace("\u201c", "\x93").replace("\u201d", "\x94"), "&#146; as lxml reads it"),
+    ],
+)
+def test_repair_mojibake_undoes_it(broken: str, how: str) -> None:
+    assert broken != RIGHT
+    assert repair_mojibake(broken) == RIGHT, how
+
+
+def test_repair_mojibake_restores_a_broken_no_break_space_as_a_space() -> None:
+    assert repair_mojibake("5.\u00c2\u00a0\u00c2\u00a0Myth: organic is better") == "5. Myth: organic is better"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RIGHT,
+        "plain ASCII text",
+        "S\u00c3O PAULO \u2014 A cidade de S\u00e3o Paulo amanheceu com chuva.",  # a real capital \u00c3
+        "\u00c2ge moyen: 42 ans. Le ch\u00e2teau, la f\u00eate.",  # a real \u00c2 and \u00e2
+        "\u041c\u043e\u0441\u043a\u0432\u0430 \u2014 \u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8",
+        'I lost count of how many times I saw "\u00c3\u00a4" instead of "\u00e4".',  # mojibake quoted, once
+    ],
+)
+def test_repair_mojibake_leaves_good_text_alone(text: str) -> None:
+    assert repair_mojibake(text) == text

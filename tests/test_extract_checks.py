@@ -168,3 +168,26 @@ def test_visible_chars_on_odd_trees() -> None:
     etree.SubElement(inner, "body").text = "body in a template"
     for tree in (two, nested):
         assert _visible_chars(tree) == sum(map(len, _VISIBLE_TEXT(tree)))
+
+
+def test_mojibake_is_repaired_in_the_article_and_its_metadata() -> None:
+    from pagescrub.tasks.extract import extract_article
+
+    body = " ".join(
+        f"<p>The council\u2019s vote on paragraph {i} was \u201cfinal\u201d, said the mayor\u2019s office on Tuesday.</p>"
+        for i in range(8)
+    )
+    page = (
+        "<html><head><title>The council\u2019s vote</title>"
+        '<meta name="author" content="Jos\u00e9 Mu\u00f1oz"></head>'
+        f"<body><article><h1>The council\u2019s vote</h1>{body}</article></body></html>"
+    )
+    double_encoded = page.encode("utf-8").decode("latin-1").encode("utf-8")  # as some saved pages are
+    article = extract_article(double_encoded)
+    assert "\u00e2\x80" not in article.text
+    assert "The council\u2019s vote on paragraph 3 was \u201cfinal\u201d" in article.text
+    assert article.title == "The council\u2019s vote"
+    assert article.authors == ["Jos\u00e9 Mu\u00f1oz"]
+    assert "\u00e2\x80" not in article.html
+    entity = page.replace("\u2019", "&#146;").encode("utf-8")  # HTML means cp1252's \u2019 by it
+    assert "mayor\u2019s office" in extract_article(entity).text
