@@ -20,7 +20,9 @@ Prints one table, every figure measured in this run:
   with trafilatura's single-process pages/s from the per-core measurement.
 * Prefect's share -- the same pages through the same functions, pool and
   writer without Prefect (``scrape_without_prefect``, no flow or task runs),
-  also a subprocess: share = 1 - without / with.
+  also a subprocess: share = 1 - without / with. With ``--share-pairs K``, K
+  pairs in ABBA order (with-without, without-with, ...) and their median: on a
+  machine whose speed drifts between runs, one pair is not enough.
 * memory -- peak of the summed RSS of the command's whole process tree
   (workers and the temporary Prefect server included), sampled every
   ``--sample`` seconds, for each ``--rss-pages`` count; also without the
@@ -46,6 +48,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -425,6 +428,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1, metavar="R", help="per core: passes over the pages (default 1)")
     p.add_argument("--warmup", type=int, default=20, metavar="N", help="per core: untimed pages first (default 20)")
     p.add_argument("--e2e-pages", type=int, default=5000, metavar="N", help="end to end and Prefect share: pages (default 5000)")
+    p.add_argument("--share-pairs", type=int, default=1, metavar="K",
+                   help="Prefect's share: pairs of runs with and without it, in ABBA order; the median is reported (default 1)")
     p.add_argument("--rss-pages", default="5000,50000", metavar="A,B", help="memory: the two run sizes (default 5000,50000)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="--workers of the runs (default: CPUs)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N", help="--batch-size of the runs (default: the CLI's)")
@@ -450,6 +455,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         assert len(args.rss_pages) == 2 and min(args.rss_pages) > 0
     except (ValueError, AssertionError):
         p.error("--rss-pages: two positive counts, e.g. 5000,50000")
+    if args.share_pairs < 1:
+        p.error("--share-pairs: at least 1")
     return args
 
 
@@ -541,20 +548,55 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if "share" not in args.skip and e2e is not None:
         n = args.e2e_pages
-        out = fresh(f"out-plain-{n}")
-        say(f"Prefect's share: the same {n} pages without Prefect ...")
-        plain = plain_run(inputs_for(n), out, args.workers, args.batch_size, work / f"plain-{n}.log", args.sample)
-        done(out)
-        share = 1 - plain.wall / e2e.wall
-        cpu_share = 1 - plain.cpu / e2e.cpu if e2e.cpu else 0.0
-        rows.append([f"Prefect's share of the run's wall time ({n} pages)", f"{e2e.wall:.1f} s with",
-                     f"{plain.wall:.1f} s without", f"{share:.1%}", f"<= {TARGETS['prefect_share']:.0%}",
+        # Pairs of runs with and without Prefect, in the order ABBA...: the first pair reuses the
+        # end-to-end run as its "with" and runs "without" after it, the next runs "without" first, and
+        # so on, so that the machine's drift during a pair counts against each side alike. The share is
+        # the median over the pairs: this machine's speed drifts as much as the target between two runs.
+        pairs: list[tuple[Run, Run]] = []
+        for i in range(args.share_pairs):
+            say(f"Prefect's share, pair {i + 1} of {args.share_pairs}: {n} pages with and without Prefect ...")
+
+            def without(i: int = i) -> Run:
+                out = fresh(f"out-plain-{n}")
+                run = plain_run(inputs_for(n), out, args.workers, args.batch_size, work / f"plain-{n}-{i}.log", args.sample)
+                done(out)
+                return run
+
+            def with_prefect(i: int = i) -> Run:
+                out = fresh(f"out-cli-{n}")
+                run = cli_run(inputs_for(n), out, args.workers, args.batch_size, work / f"cli-{n}-{i}.log", args.sample)
+                done(out)
+                return run
+
+            if i == 0:
+                pairs.append((e2e, without()))
+            elif i % 2:
+                plain = without()
+                pairs.append((with_prefect(), plain))
+            else:
+                run = with_prefect()
+                pairs.append((run, without()))
+        shares = [1 - plain.wall / run.wall for run, plain in pairs]
+        cpu_shares = [1 - plain.cpu / run.cpu if run.cpu else 0.0 for run, plain in pairs]
+        share, cpu_share = statistics.median(shares), statistics.median(cpu_shares)
+        wall_with = statistics.median(run.wall for run, _ in pairs)
+        wall_without = statistics.median(plain.wall for _, plain in pairs)
+        label = f"{n} pages" + (f", median of {len(pairs)} pairs" if len(pairs) > 1 else "")
+        rows.append([f"Prefect's share of the run's wall time ({label})", f"{wall_with:.1f} s with",
+                     f"{wall_without:.1f} s without", f"{share:.1%}", f"<= {TARGETS['prefect_share']:.0%}",
                      _ok(share <= TARGETS["prefect_share"])])
-        rows.append(["  and of its CPU time (whole process tree)", f"{e2e.cpu:.1f} s with", f"{plain.cpu:.1f} s without",
-                     f"{cpu_share:.1%}", "", ""])
-        figures["share"] = {"with_prefect": e2e.wall, "without_prefect": plain.wall, "share": share,
-                            "cpu_with_prefect": e2e.cpu, "cpu_without_prefect": plain.cpu, "cpu_share": cpu_share,
-                            "plain_pages": plain.pages, "plain_returncode": plain.returncode}
+        rows.append(["  and of its CPU time (whole process tree)", f"{statistics.median(r.cpu for r, _ in pairs):.1f} s with",
+                     f"{statistics.median(p.cpu for _, p in pairs):.1f} s without", f"{cpu_share:.1%}", "", ""])
+        if len(pairs) > 1:
+            notes.append("Prefect's share by pair (wall; CPU): " + ", ".join(f"{a:.1%}; {b:.1%}" for a, b in zip(shares, cpu_shares)))
+        bad = [(i, r) for i, pair in enumerate(pairs) for r in pair if r.returncode != 0 or r.pages != n]
+        for i, r in bad:
+            notes.append(f"share pair {i + 1}: a run exited {r.returncode} with {r.pages} of {n} pages; log {r.log}")
+        figures["share"] = {"share": share, "cpu_share": cpu_share, "pairs": [
+            {"with_prefect": r.wall, "without_prefect": p.wall, "share": s_, "cpu_with_prefect": r.cpu,
+             "cpu_without_prefect": p.cpu, "cpu_share": c_, "server_cpu": r.server_cpu,
+             "plain_pages": p.pages, "plain_returncode": p.returncode}
+            for (r, p), s_, c_ in zip(pairs, shares, cpu_shares)]}
         load["after_share"] = os.getloadavg()
 
     if "rss" not in args.skip:
