@@ -851,9 +851,9 @@ def detect_language(text: str) -> str | None:
     except pycld2.error:
         LOGGER.debug("language identification failed", exc_info=True)
         return None
-    if not reliable:
+    if not reliable or details[0][1] == "un":  # "un": CLD2's own "unknown"
         return None
-    code = _lang_code(details[0][1])  # "zh-Hant" -> "zh"; "un" (unknown) and "xx-..." -> None
+    code = _lang_code(details[0][1])  # "zh-Hant" -> "zh"; "xx-Qaai" (an unknown script) -> None
     return _CLD2_LEGACY.get(code, code) if code else None
 
 
