@@ -510,13 +510,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
 
+    def with_prefect(n: int, log: str) -> Run:
+        out = fresh(f"out-cli-{n}")
+        run = cli_run(inputs_for(n), out, args.workers, args.batch_size, work / log, args.sample)
+        done(out)
+        return run
+
+    def without_prefect(n: int, log: str) -> Run:
+        out = fresh(f"out-plain-{n}")
+        run = plain_run(inputs_for(n), out, args.workers, args.batch_size, work / log, args.sample)
+        done(out)
+        return run
+
     e2e: Run | None = None
     if "e2e" not in args.skip or "share" not in args.skip:
         n = args.e2e_pages
-        out = fresh(f"out-cli-{n}")
         say(f"end to end: pagescrub run, {n} pages, --workers {args.workers} ...")
-        e2e = cli_run(inputs_for(n), out, args.workers, args.batch_size, work / f"cli-{n}.log", args.sample)
-        done(out)
+        e2e = with_prefect(n, f"cli-{n}.log")
         rate = e2e.pages / e2e.wall
         figures["e2e"] = {"pages": e2e.pages, "wall": e2e.wall, "cpu": e2e.cpu, "flow_wall": e2e.flow_wall, "returncode": e2e.returncode,
                           "peak_rss": e2e.peak.rss, "peak_rss_no_server": e2e.peak.rss_no_server, "peak_pss": e2e.peak.pss,
@@ -555,27 +565,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         pairs: list[tuple[Run, Run]] = []
         for i in range(args.share_pairs):
             say(f"Prefect's share, pair {i + 1} of {args.share_pairs}: {n} pages with and without Prefect ...")
-
-            def without(i: int = i) -> Run:
-                out = fresh(f"out-plain-{n}")
-                run = plain_run(inputs_for(n), out, args.workers, args.batch_size, work / f"plain-{n}-{i}.log", args.sample)
-                done(out)
-                return run
-
-            def with_prefect(i: int = i) -> Run:
-                out = fresh(f"out-cli-{n}")
-                run = cli_run(inputs_for(n), out, args.workers, args.batch_size, work / f"cli-{n}-{i}.log", args.sample)
-                done(out)
-                return run
-
-            if i == 0:
-                pairs.append((e2e, without()))
-            elif i % 2:
-                plain = without()
-                pairs.append((with_prefect(), plain))
+            if i % 2:
+                plain = without_prefect(n, f"plain-{n}-{i}.log")
+                run = with_prefect(n, f"cli-{n}-{i}.log")
             else:
-                run = with_prefect()
-                pairs.append((run, without()))
+                run = e2e if i == 0 else with_prefect(n, f"cli-{n}-{i}.log")
+                plain = without_prefect(n, f"plain-{n}-{i}.log")
+            pairs.append((run, plain))
         shares = [1 - plain.wall / run.wall for run, plain in pairs]
         cpu_shares = [1 - plain.cpu / run.cpu if run.cpu else 0.0 for run, plain in pairs]
         share, cpu_share = statistics.median(shares), statistics.median(cpu_shares)
@@ -605,10 +601,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if e2e is not None and n == args.e2e_pages:
                 peaks.append((n, e2e.peak))
                 continue
-            out = fresh(f"out-cli-{n}")
             say(f"memory: pagescrub run, {n} pages ...")
-            run = cli_run(inputs_for(n), out, args.workers, args.batch_size, work / f"cli-{n}.log", args.sample)
-            done(out)
+            run = with_prefect(n, f"cli-{n}.log")
             if run.returncode != 0 or run.pages != n:
                 notes.append(f"{n}-page run: exit code {run.returncode}, {run.pages} pages in the manifest; log {run.log}")
             peaks.append((n, run.peak))
