@@ -35,6 +35,12 @@ except importlib.metadata.PackageNotFoundError:  # pragma: no cover
 
 __all__ = ["CleanedBody", "HtmlParseError", "clean_html_tree", "parse_html", "tree_to_text"]
 
+# Entries of each per-string cache below (class and id words, readability's class weights). The
+# hits come from one page repeating its template's strings: on 500 WCXB pages 1024 entries keep
+# 98 % of the hits of 8192, at no measurable CPU cost, and a cleaning worker's peak RSS is 10 MB
+# lower (126 vs 136 MB): the caches and the frozensets they keep alive.
+_CACHED = 1024
+
 # The attributes lxml.html's ``iterlinks`` reads a link from: its link attributes, a style
 # attribute, a <meta http-equiv> (refresh) and a <param valuetype> (ref).
 _LINK_ATTRS = lxml.html.defs.link_attrs | {"style", "http-equiv", "valuetype"}
@@ -502,12 +508,12 @@ def _rl_block_holders(root: HtmlElement) -> set[HtmlElement] | None:
     return holders
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_CACHED)
 def _rl_unlikely(s: str) -> bool:
     return _rl_found("unlikelyCandidatesRe", s) and not _rl_found("okMaybeItsACandidateRe", s)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_CACHED)
 def _rl_class_weight(class_: str | None, id_: str | None) -> int:
     weight = 0
     for feature in (class_, id_):
@@ -655,7 +661,7 @@ def _attr_words(el: HtmlElement | Mapping[str, str]) -> frozenset[str]:
     return _words_of(f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHED)
 def _words_of(value: str) -> frozenset[str]:
     """The class/id/role words of an attribute string; templates repeat a few hundred strings per page."""
     value = value.lower()
@@ -1357,7 +1363,7 @@ _END_MARKER_INTL = re.compile(
 _HOVER_WORDS = frozenset(("tooltip", "popover", "hovercard", "rollover"))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_CACHED)
 def _mark_kind(words: frozenset[str]) -> int:
     """1 for the class words of a caption ("newsCaption", "imageEmbedCaption") or a standfirst, 2 for a hover card's."""
     if not words.isdisjoint(_DEK_WORDS) or any("caption" in w for w in words):
