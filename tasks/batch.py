@@ -56,7 +56,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from .extract import ExtractionError, extract_article
 from .fetch import FetchResult, validators_from_result
 from .load import DEFAULT_MAX_BYTES, LoadError, PageInput, read_page, redact_secrets
 from .record import RecordInvalid, build_record, record_id
@@ -134,6 +133,11 @@ def clean_bytes(
 
     ``packed``: the gzip file ``data`` was read from, kept as the raw snapshot (see ``store.snapshot``).
     """
+    # Imported here, not at the top: the flow's process imports this module for the pool and the
+    # writer, and cleans no page itself when it has a pool; the cleaning code (readability, CLD2:
+    # 7 MB of RSS) then stays out of it. Once imported this is a dictionary lookup.
+    from .extract import ExtractionError, extract_article
+
     started = time.perf_counter() if started is None else started
     result = PageResult(_entry(page))
     stage = "raw"
@@ -512,6 +516,8 @@ def warm_up() -> None:
     global _warmed
     if _warmed:  # done in the forkserver this worker was forked from
         return
+    from .extract import extract_article
+
     for data in (_WARM_UP_HTML, _WARM_UP_TEXT):
         with suppress(Exception):  # a warm-up that fails only leaves the work to the first page
             extract_article(data)

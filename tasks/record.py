@@ -12,15 +12,17 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
 from pagescrub import __version__
 
-from .extract import Article
 from .load import PageInput
 from .urls import normalize_url
+
+if TYPE_CHECKING:  # only a type here: the flow's process, which writes records, never imports the cleaning code
+    from .extract import Article
 
 __all__ = [
     "SCHEMA_VERSION",

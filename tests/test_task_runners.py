@@ -122,3 +122,22 @@ def test_batches_come_out_in_input_order_whatever_finishes_first() -> None:
         out = [list(r) for r in cleaned(lambda i, b: pool.submit(work, i, b), ([i] for i in range(12)), 4)]
     assert out == [[i * 10] for i in range(12)]
     assert len(started) == 12
+
+
+def test_flow_process_loads_the_cleaning_code_only_when_it_cleans() -> None:
+    """The flow's process hands pages to the pool: readability and CLD2 (~7 MB) stay out of it until
+    it cleans a page itself (no pool: Dask, the process-pool runner), which then works as usual."""
+    import subprocess
+    import sys
+
+    page = SEEDS / min(p.name for p in SEEDS.iterdir() if p.suffix == ".txt")
+    code = (
+        "import sys; import pagescrub.flows.cli, pagescrub.flows.scrape, pagescrub.flows.reclean; "
+        "from pagescrub.tasks.batch import clean_page; from pagescrub.tasks.load import PageInput; "
+        "heavy = ('readability', 'pycld2', 'pagescrub.tasks.extract'); "
+        "print([m for m in heavy if m in sys.modules]); "
+        f"r = clean_page(PageInput(location={str(page)!r}, kind='file')); "
+        "print(r.failure, bool(r.record and r.record['text']), [m for m in heavy if m in sys.modules])"
+    )
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines == ["[]", "None True ['readability', 'pycld2', 'pagescrub.tasks.extract']"]
