@@ -21,8 +21,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from pagescrub.flows.fetching import FETCH_BATCH_SIZE
+from pagescrub.flows.scrape import DEFAULT_BATCH_SIZE
 from pagescrub.tasks.record import validate_record
 from pagescrub.tasks.urls import short_page_name
+from tests.conftest import SEEDS
 from tests.sitesim import Page, Site, SiteSim, article_html
 
 pytestmark = pytest.mark.prefect
@@ -149,6 +151,7 @@ def test_sitemap_feed_and_urls_end_to_end_then_conditional_rerun(sim: SiteSim, t
     assert len(manifest["pages"]) == len(by_input)
     assert manifest["counts"] == {"pages": 23, "written": 16, "unchanged": 0, "failed": 7, "replaced": 0}
     assert manifest["fetch"]["discovered"] == 23 and manifest["fetch"]["mode"] == "batched"
+    assert manifest["fetch"]["batch_size"] == FETCH_BATCH_SIZE
     assert manifest["timings"]["batch_size"] == FETCH_BATCH_SIZE  # fetched pages' default, not the saved ones'
 
     records = _records(out)
@@ -237,10 +240,13 @@ def test_per_page_tasks_are_retried_by_prefect(tmp_path: Path, cli_env: dict[str
         twice = site.add("/twice", Page(article_html("Back after two 503s"), fault="unavailable_twice"))
         never = site.add("/never", Page(article_html("Never back"), fault="unavailable"))
         missing = site.url("/missing")
-        result = _run([twice, never, missing, "--out", str(out), *FAST], cli_env)  # 3 URLs: per page by default
+        # 3 URLs: per page by default; with saved pages, cleaned in batches, in the same run.
+        result = _run([str(SEEDS), twice, never, missing, "--out", str(out), *FAST], cli_env)
     assert result.returncode == 1, result.stderr[-3000:]
     manifest = _new_manifest(out / "runs", {})
-    assert manifest["fetch"]["mode"] == "per-page tasks"
+    assert manifest["fetch"]["mode"] == "per-page tasks" and manifest["fetch"]["batch_size"] == 1
+    assert manifest["timings"]["batch_size"] == DEFAULT_BATCH_SIZE  # the saved pages'
+    assert manifest["counts"]["written"] == 5 + 1
     by_input = {p["input"]: p for p in manifest["pages"]}
     assert by_input[twice]["status"] == "written" and by_input[twice]["http_status"] == 200
     assert by_input[never]["reason"] == "http 503 after 3 attempts" and by_input[never]["stage"] == "fetch"
