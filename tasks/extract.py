@@ -290,6 +290,9 @@ def _check_markup(text: str) -> None:
             raise ExtractionError(f"too many attributes: tags of hundreds of attributes, over {MAX_ATTRIBUTE_PAIRS} pairs in all")
 
 
+_MARKUP_BLOCK = MAX_ATTRIBUTES // 2
+
+
 def _few_attributes(markup: str) -> bool:
     """Whether the tags of ``markup`` are known to pass the checks below without being read one by one.
 
@@ -306,9 +309,6 @@ def _few_attributes(markup: str) -> bool:
         if markup.find("<", start, end) < 0 and markup.find(">", start, end) < 0:
             return False
     return True
-
-
-_MARKUP_BLOCK = MAX_ATTRIBUTES // 2
 
 
 def _count_attributes(tag: str) -> int:
