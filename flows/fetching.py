@@ -143,7 +143,7 @@ def fetch_pages(
     fetched = stats["ok"] + stats["not_modified"] + stats["failed"]
     return {
         "mode": "per-page tasks" if per_page else "batched",
-        "batch_size": 1 if per_page else batch_size,  # a run of saved and fetched pages has two
+        "batch_size": 1 if per_page else batch_size,
         "discovered": len(found),
         "sources_failed": len(failures),
         "fetched": fetched,

@@ -450,7 +450,9 @@ def scrape(
     extra: dict[str, Any] = {"inputs": [redact_url(str(p)) for p in [*paths, *web]], "processes": local}
     if fetched is not None:
         extra["fetch"] = fetched
-    summary = writer.close(batch_size=page_batch if paths else fetch_batch, **extra)
+    # The batch size of the pages that ran: a run of saved and fetched pages names the saved ones'
+    # here and the fetch's in its own section (1 when it ran one task run per page).
+    summary = writer.close(batch_size=page_batch if paths or fetched is None else fetched["batch_size"], **extra)
     log_summary(logger, summary)
     publish_artifacts(summary, "scrape")
     state = observer.finish(summary, failure_threshold)

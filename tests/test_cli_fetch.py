@@ -296,6 +296,8 @@ def test_since_until_filter_sitemap_entries_but_not_given_urls(tmp_path: Path, c
         )
         assert result.returncode == 0, result.stderr[-3000:]  # the robots-disallowed page is allowed to fail
     manifest = _new_manifest(out / "runs", {})
+    assert manifest["fetch"]["mode"] == "per-page tasks"  # 5 pages: one task run each
+    assert manifest["fetch"]["batch_size"] == manifest["timings"]["batch_size"] == 1
     window = [news.url(f"/news/{i}") for i in (3, 4, 5)]
     by_input = {p["input"]: p for p in manifest["pages"]}
     assert sorted(by_input) == sorted([news.url("/news/1"), *window, news.url("/private/secret")])  # utm_ dropped
