@@ -510,9 +510,10 @@ _warmed = False
 
 def warm_up() -> None:
     """Clean two small pages before any limit is set, so a worker's lazy imports and models
-    (readability, htmldate, the language detector, dateparser's patterns for every language, which
-    htmldate compiles on its first unknown-language date: ~2.5 s) are loaded outside the per-page
-    CPU budget: a page is never charged for them, nor stopped halfway through an import."""
+    (readability, htmldate, the language detector, dateparser's English) are loaded outside the
+    per-page CPU budget: a page is never charged for them, nor stopped halfway through an import.
+    dateparser's other languages load as pages in them need them (a page of unknown language,
+    all of them once: ~2.5 s and ~40 MB, which a whole warm-up would put in every worker)."""
     global _warmed
     if _warmed:  # done in the forkserver this worker was forked from
         return
@@ -522,10 +523,10 @@ def warm_up() -> None:
         with suppress(Exception):  # a warm-up that fails only leaves the work to the first page
             extract_article(data)
     try:
-        from htmldate.extractors import get_external_parser
+        from .metadata import warm_date_parsers
 
-        get_external_parser().get_date_data("qzxv 12 brrk")
-    except Exception:  # noqa: BLE001 - another htmldate: its first page pays instead
+        warm_date_parsers()
+    except Exception:  # noqa: BLE001 - another htmldate or dateparser: the first page pays instead
         pass
     _warmed = True
 

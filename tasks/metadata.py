@@ -26,10 +26,13 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -251,12 +254,111 @@ def _parse_dateparser(text: str) -> datetime | None:
     if len(text) > 60 or not re.search(r"\d{4}|\d{1,2}\D+\d{2}$", text):
         return None  # a publication date string names its year
     try:
-        import dateparser  # imported lazily: ~0.5 s of import time for a rarely used path
-
         with _DATEPARSER_LOCK:  # its language caches are not documented as thread-safe
-            return dateparser.parse(text, settings=_DATEPARSER_SETTINGS)
+            data = _date_parser(_SETTINGS_OURS, date_languages()).get_date_data(text)
+            return data["date_obj"] if data else None
     except Exception:  # noqa: BLE001 - dateparser raises a zoo of errors on odd input
         return None
+
+
+# The languages dateparser reads a page's dates in. Told none, it tries each of the ~200 it knows
+# on every string (10-20 ms a string), and once it has loaded them all a process holds some 40 MB
+# more: the page's own language (declared, else detected) and English are enough for dates.
+_PAGE_LANGUAGES: ContextVar[_DateLanguages | None] = ContextVar("pagescrub_date_languages", default=None)
+_SETTINGS_OURS, _SETTINGS_HTMLDATE = "pagescrub", "htmldate"
+
+
+class _DateLanguages:
+    """A page's languages for dates, worked out only when a date needs dateparser."""
+
+    def __init__(self, declared: str | None, tree: Any) -> None:
+        self._declared = declared
+        self._tree = tree
+        self._value: tuple[str, ...] | None = None
+        self._known = False
+
+    def get(self) -> tuple[str, ...] | None:
+        if not self._known:
+            code = self._declared or detect_language(_paragraph_text(self._tree))
+            # A language dateparser does not know: all of them, as when none is known.
+            self._value = tuple(dict.fromkeys((code, "en"))) if code in _dateparser_languages() else None
+            self._known = True
+        return self._value
+
+
+@lru_cache(maxsize=1)
+def _dateparser_languages() -> frozenset[str]:
+    from dateparser.data.languages_info import language_order
+
+    return frozenset(language_order)
+
+
+def _paragraph_text(tree: Any) -> str:
+    """The text of the page's first paragraphs: prose, unlike its scripts or menus."""
+    return " ".join(p.text_content() for p in islice(tree.iter("p"), 40))
+
+
+@contextmanager
+def page_date_languages(declared: str | None, tree: Any) -> Iterator[None]:
+    """Within: dateparser reads dates in ``declared`` (or the language of ``tree``'s text) and English."""
+    token = _PAGE_LANGUAGES.set(_DateLanguages(declared, tree))
+    try:
+        yield
+    finally:
+        _PAGE_LANGUAGES.reset(token)
+
+
+def date_languages() -> tuple[str, ...] | None:
+    """The current page's languages for dateparser; None (all of them) outside a page or when unknown."""
+    page = _PAGE_LANGUAGES.get()
+    return page.get() if page is not None else None
+
+
+@lru_cache(maxsize=64)
+def _date_parser(settings: str, languages: tuple[str, ...] | None) -> Any:
+    """dateparser's parser for ``languages`` (all of them: None) with our settings or htmldate's."""
+    from dateparser import DateDataParser  # imported lazily: ~0.5 s of import time for a rarely used path
+
+    if settings == _SETTINGS_HTMLDATE:
+        return DateDataParser(languages=list(languages) if languages else None, settings=_htmldate_settings())
+    return DateDataParser(languages=list(languages) if languages else None, settings=_DATEPARSER_SETTINGS)
+
+
+def warm_date_parsers() -> None:
+    """Load dateparser's English, which every page's dates may be read in (the rest loads as pages need it)."""
+    with page_date_languages("en", None):
+        _parse_dateparser("qzxv 12 brrk 2020")
+        with suppress(ImportError):
+            _htmldate_in_page_languages()
+            from htmldate import extractors
+
+            extractors.get_external_parser().get_date_data("qzxv 12 brrk 2020")
+
+
+def _htmldate_settings() -> Any:
+    """htmldate's own settings for its parser (its ``get_external_parser``, as it ships)."""
+    from htmldate import extractors
+
+    original = getattr(extractors.get_external_parser, "__wrapped_original__", extractors.get_external_parser)
+    return original()._settings
+
+
+def _htmldate_in_page_languages() -> None:
+    """Make htmldate's dateparser read the current page's languages (it asks for all of them).
+
+    With an htmldate without ``get_external_parser`` (its home in 1.9-1.11) nothing changes.
+    """
+    from htmldate import extractors
+
+    current = getattr(extractors, "get_external_parser", None)
+    if current is None or hasattr(current, "__wrapped_original__"):
+        return
+
+    def get_external_parser() -> Any:
+        return _date_parser(_SETTINGS_HTMLDATE, date_languages())
+
+    get_external_parser.__wrapped_original__ = current  # type: ignore[attr-defined]
+    extractors.get_external_parser = get_external_parser
 
 
 def _parse_date(text: str, month_first: bool | None = None) -> datetime | None:
@@ -1911,6 +2013,7 @@ def _htmldate(tree: Any, url: str | None, now: datetime) -> str | None:
     try:
         from htmldate import find_date
 
+        _htmldate_in_page_languages()
         extensive = _TEXT_LENGTH(tree) <= _HTMLDATE_EXTENSIVE_MAX_CHARS
         found = find_date(
             _without_site_banners(tree),
@@ -2018,7 +2121,41 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
     persons, orgs = ld.authors()
     md.authors = _find_authors(page, tree, persons, orgs, [s for s in sites if s] + publishers)
 
-    # Dates.
+    # Dates, read in the page's language (dateparser is told it).
+    md.language = _declared_language(page, ld)
+    with page_date_languages(md.language, tree):
+        _read_dates(page, ld, tree, md, h1, page_url, now)
+
+    # Description, image, tags.
+    desc = _ld_text(ld.get("description"), _MAX_DESCRIPTION) or page.first(
+        "og:description", "description", "twitter:description", "dc.description", limit=_MAX_DESCRIPTION
+    )
+    md.description = desc or None
+    for img in (
+        ld.image(),
+        *page.meta("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src", "image", "thumbnail"),
+        page.image_src,
+    ):
+        normalized = normalize_url(img, base) if isinstance(img, str) else None
+        if normalized:
+            md.image = normalized
+            break
+    md.tags = _tags(page, ld)
+
+
+
+def _declared_language(page: _Page, ld: _JsonLd) -> str | None:
+    """The language the page says it is in (JSON-LD, <html lang>, og:locale, Content-Language)."""
+    return (
+        _lang_code(_ld_text(ld.get("inLanguage"), 50))
+        or _lang_code(page.lang)
+        or _lang_code(page.first("og:locale", limit=50))
+        or _lang_code(page.first("content-language", "language", "dc.language", "dcterms.language", limit=50))
+    )
+
+
+def _read_dates(page: _Page, ld: _JsonLd, tree: Any, md: Metadata, h1: str | None, page_url: str | None, now: datetime) -> None:
+    """published_at and modified_at: markup first, then what the page shows, htmldate last."""
     ld_published = ld.values("datePublished", "dateCreated", "uploadDate")
     locale = (page.lang, page.first("og:locale", limit=50), page.first("content-language", limit=50))
     month_first = _month_first(*locale)
@@ -2048,29 +2185,6 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
         md.published_at = _htmldate(tree, page_url or md.canonical_url, now)
     if md.published_at and md.modified_at and _iso_before(md.modified_at, md.published_at):
         md.modified_at = None
-
-    # Description, image, tags, language.
-    desc = _ld_text(ld.get("description"), _MAX_DESCRIPTION) or page.first(
-        "og:description", "description", "twitter:description", "dc.description", limit=_MAX_DESCRIPTION
-    )
-    md.description = desc or None
-    for img in (
-        ld.image(),
-        *page.meta("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src", "image", "thumbnail"),
-        page.image_src,
-    ):
-        normalized = normalize_url(img, base) if isinstance(img, str) else None
-        if normalized:
-            md.image = normalized
-            break
-    md.tags = _tags(page, ld)
-    md.language = (
-        _lang_code(_ld_text(ld.get("inLanguage"), 50))
-        or _lang_code(page.lang)
-        or _lang_code(page.first("og:locale", limit=50))
-        or _lang_code(page.first("content-language", "language", "dc.language", "dcterms.language", limit=50))
-    )
-
 
 def _header_wins(header: str, published: str | None, modified: str | None) -> bool:
     """The day beside the headline is the publication when the markup names none, or names a later

@@ -556,6 +556,85 @@ def test_htmldate_scans_free_text_only_on_pages_up_to_a_million_characters(monke
     assert calls == [True, False]
 
 
+# --------------------------------------------------------------------------- dates in the page's language
+
+FRENCH_PROSE = (
+    "<p>Le gouvernement a présenté mardi un projet de loi sur la réforme des retraites, "
+    "qui prévoit un relèvement progressif de l'âge légal de départ et une hausse de la durée "
+    "de cotisation pour les générations nées après le milieu des années soixante.</p>"
+)
+
+
+@pytest.fixture
+def parser_languages(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[str, ...] | None]]:
+    """The (settings, languages) of every dateparser parser asked for, in order."""
+    from pagescrub.tasks import metadata
+
+    asked: list[tuple[str, tuple[str, ...] | None]] = []
+    real = metadata._date_parser
+
+    def spy(settings: str, languages: tuple[str, ...] | None) -> object:
+        asked.append((settings, languages))
+        return real(settings, languages)
+
+    monkeypatch.setattr(metadata, "_date_parser", spy)
+    return asked
+
+
+def test_dates_are_read_in_the_declared_language_and_english(parser_languages: list) -> None:
+    md = extract_html_metadata(page(head='<meta name="date" content="9 février 2022">', lang="fr-FR"))
+    assert md.published_at == "2022-02-09T00:00:00+00:00"
+    assert parser_languages == [("pagescrub", ("fr", "en"))]
+
+
+def test_dates_of_a_page_without_a_declared_language_are_read_in_the_language_of_its_text(
+    parser_languages: list,
+) -> None:
+    md = extract_html_metadata(page(head='<meta name="date" content="9 février 2022">', body=FRENCH_PROSE))
+    assert md.published_at == "2022-02-09T00:00:00+00:00"
+    assert parser_languages == [("pagescrub", ("fr", "en"))]
+    assert md.language is None  # detected for its dates only: the record's language is the article's
+
+
+def test_a_language_dateparser_does_not_know_falls_back_to_all_of_them(parser_languages: list) -> None:
+    md = extract_html_metadata(page(head='<meta name="date" content="9 février 2022">', lang="tlh"))  # Klingon
+    assert md.published_at == "2022-02-09T00:00:00+00:00"
+    assert parser_languages == [("pagescrub", None)]
+
+
+def test_outside_a_page_dates_are_read_in_every_language(parser_languages: list) -> None:
+    assert normalize_date("9 février 2022", now=NOW) == "2022-02-09T00:00:00+00:00"
+    assert parser_languages == [("pagescrub", None)]
+
+
+def test_htmldate_asks_dateparser_for_the_page_languages_with_its_own_settings() -> None:
+    from htmldate import extractors
+
+    from pagescrub.tasks.metadata import _htmldate_in_page_languages, page_date_languages
+
+    _htmldate_in_page_languages()
+    original = extractors.get_external_parser.__wrapped_original__()
+    with page_date_languages("de", None):
+        parser = extractors.get_external_parser()
+    assert parser.languages == ["de", "en"]
+    assert parser._settings is original._settings
+    assert extractors.get_external_parser().languages is None  # no page: every language, as htmldate asks
+
+
+def test_warm_up_loads_dateparser_english_only() -> None:
+    """A worker that loads every language holds some 40 MB more; pages load theirs as they need them."""
+    import subprocess
+    import sys
+
+    code = (
+        "from pagescrub.tasks.batch import warm_up; warm_up()\n"
+        "from dateparser.languages.loader import LocaleDataLoader as L\n"
+        "print(sorted(L._loaded_languages))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["['en']"]
+
+
 # --------------------------------------------------------------------------- the date beside the headline
 
 
