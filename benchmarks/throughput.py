@@ -129,11 +129,15 @@ def _systems() -> dict[str, Callable[[bytes], Any]]:
 def per_core(paths: Sequence[Path], rounds: int, warmup: int, quiet: bool) -> list[dict[str, Timing]]:
     systems = _systems()
     datas = [gzip.decompress(p.read_bytes()) for p in paths]
-    # The cleaning workers' warm-up: among the rest, dateparser's patterns for every language, which
-    # both systems reach through htmldate (2-3 s, once per process): not charged to either.
+    # The cleaning workers' warm-up, and dateparser's patterns for every language, which trafilatura
+    # reaches through htmldate on its first date in no known language (2-3 s, once per process;
+    # pagescrub asks for the page's language only): charged to neither.
+    from htmldate.extractors import get_external_parser
+
     from pagescrub.tasks.batch import warm_up
 
     warm_up()
+    get_external_parser().get_date_data("qzxv 12 brrk")
     for data in datas[-warmup:] if warmup else []:
         for fn in systems.values():
             fn(data)
