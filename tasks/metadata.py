@@ -32,7 +32,7 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -274,16 +274,12 @@ class _DateLanguages:
     def __init__(self, declared: str | None, tree: Any) -> None:
         self._declared = declared
         self._tree = tree
-        self._value: tuple[str, ...] | None = None
-        self._known = False
 
-    def get(self) -> tuple[str, ...] | None:
-        if not self._known:
-            code = self._declared or detect_language(_paragraph_text(self._tree))
-            # A language dateparser does not know: all of them, as when none is known.
-            self._value = tuple(dict.fromkeys((code, "en"))) if code in _dateparser_languages() else None
-            self._known = True
-        return self._value
+    @cached_property
+    def languages(self) -> tuple[str, ...] | None:
+        code = self._declared or detect_language(_paragraph_text(self._tree))
+        # A language dateparser does not know: all of them, as when none is known.
+        return tuple(dict.fromkeys((code, "en"))) if code in _dateparser_languages() else None
 
 
 @lru_cache(maxsize=1)
@@ -311,7 +307,7 @@ def page_date_languages(declared: str | None, tree: Any) -> Iterator[None]:
 def date_languages() -> tuple[str, ...] | None:
     """The current page's languages for dateparser; None (all of them) outside a page or when unknown."""
     page = _PAGE_LANGUAGES.get()
-    return page.get() if page is not None else None
+    return page.languages if page is not None else None
 
 
 @lru_cache(maxsize=64)
@@ -319,9 +315,8 @@ def _date_parser(settings: str, languages: tuple[str, ...] | None) -> Any:
     """dateparser's parser for ``languages`` (all of them: None) with our settings or htmldate's."""
     from dateparser import DateDataParser  # imported lazily: ~0.5 s of import time for a rarely used path
 
-    if settings == _SETTINGS_HTMLDATE:
-        return DateDataParser(languages=list(languages) if languages else None, settings=_htmldate_settings())
-    return DateDataParser(languages=list(languages) if languages else None, settings=_DATEPARSER_SETTINGS)
+    chosen = _htmldate_settings() if settings == _SETTINGS_HTMLDATE else _DATEPARSER_SETTINGS
+    return DateDataParser(languages=list(languages) if languages else None, settings=chosen)
 
 
 def warm_date_parsers() -> None:
@@ -2141,7 +2136,6 @@ def _extract(tree: Any, url: str | None, md: Metadata) -> None:
             md.image = normalized
             break
     md.tags = _tags(page, ld)
-
 
 
 def _declared_language(page: _Page, ld: _JsonLd) -> str | None:
