@@ -116,3 +116,22 @@ def test_apply_link_refuses_ids_that_are_not_record_ids() -> None:
     for bad in ("B" * 32, "b" * 31, "../etc/passwd", 7):
         with pytest.raises(RecordInvalid):
             apply_link(dict(record), bad, "b" * 32)  # type: ignore[arg-type]
+
+
+def test_apply_link_hash_always_matches_the_record() -> None:
+    """Unchanged ids keep the hash without re-hashing; changed ones re-hash; both equal a fresh hash."""
+    from pagescrub.tasks.record import apply_link, content_hash
+
+    record = {"id": "a" * 32, "text": "x", "duplicate_of": None, "cluster_id": None}
+    record["content_hash"] = first = content_hash(record)
+    apply_link(record, None, None)
+    assert record["content_hash"] == first == content_hash(record)
+    apply_link(record, "b" * 32, "b" * 32)
+    assert record["content_hash"] != first and record["content_hash"] == content_hash(record)
+    apply_link(record, None, "b" * 32)
+    assert record["duplicate_of"] is None and record["content_hash"] == content_hash(record)
+    apply_link(record, None, None)
+    assert record["content_hash"] == first
+    bare = {"id": "a" * 32, "text": "x"}  # no link fields yet: they are set and hashed
+    apply_link(bare, None, None)
+    assert bare["duplicate_of"] is None and bare["content_hash"] == content_hash(bare)
