@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pagescrub import __version__
+from pagescrub.tasks.load import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:  # imported where used, so `pagescrub --help` does not load Prefect or boto3
     from pagescrub.flows.local_api import LocalServer
@@ -140,7 +141,7 @@ def run(
         str | None,
         typer.Option("--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (implies --task-runner dask).", show_default=False),
     ] = None,
-    max_bytes: Annotated[int, typer.Option(min=1024, help="Largest page accepted (after decompression).")] = 10 * 1024 * 1024,
+    max_bytes: Annotated[int, typer.Option(min=1024, help="Largest page accepted (after decompression).")] = DEFAULT_MAX_BYTES,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     s3_endpoint_url: S3EndpointOpt = None,
     s3_addressing_style: S3StyleOpt = None,

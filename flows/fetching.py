@@ -37,14 +37,10 @@ from pagescrub.tasks.batch import PageResult, clean_fetched, failed_page
 from pagescrub.tasks.batch_tasks import clean_fetched_batch
 from pagescrub.tasks.crawl import CrawlState, FetchSession, fetch_page, retry_transient
 from pagescrub.tasks.discover import read_url_list
-from pagescrub.tasks.fetch import FetchConfig, FetchFailed, Validators
+from pagescrub.tasks.fetch import FETCH_BATCH_SIZE, FetchConfig, FetchFailed, Validators
 from pagescrub.tasks.load import PageInput
 from pagescrub.tasks.store import Store
 from pagescrub.tasks.urls import normalize_url
-
-#: Fetched pages per batch task run: they come at polite fetching's pace, and smaller batches
-#: are written sooner (saved pages go in larger ones: scrape's DEFAULT_BATCH_SIZE).
-FETCH_BATCH_SIZE = 25
 
 __all__ = ["FETCH_BATCH_SIZE", "PER_PAGE_AUTO_MAX", "fetch_pages", "prefect_retry_delays"]
 

@@ -42,10 +42,13 @@ import httpx
 from pagescrub import PROJECT_URL, __version__
 
 from .decode import sniff_binary
+from .load import DEFAULT_MAX_BYTES
 from .robots import ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS, RobotsCache, RobotsResponse, RobotsRules, origin_of
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_USER_AGENT",
+    "FETCH_BATCH_SIZE",
     "PAGE_CONTENT_TYPES",
     "TRANSIENT_STATUSES",
     "FetchConfig",
@@ -63,6 +66,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = f"pagescrub/{__version__} (+{PROJECT_URL})"
+#: Fetched pages per batch task run: they come at polite fetching's pace, and smaller batches
+#: are written sooner (saved pages go in larger ones: scrape's DEFAULT_BATCH_SIZE).
+FETCH_BATCH_SIZE = 25
 #: What a page may be; anything else is refused before its body is read.
 PAGE_CONTENT_TYPES: frozenset[str] = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
 #: Statuses worth asking again: the server or something in front of it is struggling, not the page.
@@ -112,7 +118,7 @@ class FetchConfig:
     total_timeout: float = 120.0
     """Cap on one request, body included: a server trickling bytes cannot hold a slot forever."""
     max_redirects: int = 10
-    max_bytes: int = 10 * 1024 * 1024
+    max_bytes: int = DEFAULT_MAX_BYTES
     """Largest body accepted, after decompression; enforced while streaming."""
     max_compression_ratio: float = 100.0
     """Decoded/raw ratio above which a body over 1 MiB is a decompression bomb."""

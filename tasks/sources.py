@@ -38,6 +38,8 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from .fetch import DEFAULT_MAX_BYTES, FETCH_BATCH_SIZE
+
 __all__ = [
     "KINDS",
     "Politeness",
@@ -199,8 +201,8 @@ class _Source(_Model):
     politeness: Politeness = Politeness()
     schedule: Schedule | None = None
     tags: StrList = []
-    batch_size: int = Field(25, ge=1, le=10_000)
-    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    batch_size: int = Field(FETCH_BATCH_SIZE, ge=1, le=10_000)
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1024)
     failure_threshold: float = Field(0.5, ge=0, le=1, description="Failed pages / pages above which the run is Failed.")
 
     @field_validator("name")
