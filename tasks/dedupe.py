@@ -81,36 +81,15 @@ lookups afterwards prefer the earliest-seen cluster, so a merge never loses a
 record and every link already handed out stays what it was. How the write is
 made conditional depends on the store:
 
-* local folder: ``save_local_atomic(path, index)`` takes an exclusive
-  ``fcntl.flock`` on ``path + ".lock"`` around read-merge-write, and writes
-  through a temporary file, fsync and rename, so readers never see half a blob
-  and a killed run leaves the previous state intact (the kernel drops the lock
-  of a dead process: no stale lock files).
-* S3: the caller passes ``save`` a ``write`` that does a conditional PUT
-  (``If-Match: <ETag of the blob it read>``, or ``If-None-Match: *`` when there
-  was none; AWS S3 supports both since 2024) and raises ``IndexConflict`` on
-  412 Precondition Failed; ``save`` then calls ``read``, merges and retries::
-
-      etag = {}
-      def read(key):
-          try:
-              obj = s3.get_object(Bucket=b, Key=key)
-          except s3.exceptions.NoSuchKey:
-              etag[key] = None
-              return None
-          etag[key] = obj["ETag"]
-          return obj["Body"].read()
-      def write(key, data):
-          cond = {"IfMatch": etag[key]} if etag.get(key) else {"IfNoneMatch": "*"}
-          try:
-              etag[key] = s3.put_object(Bucket=b, Key=key, Body=data, **cond)["ETag"]
-          except ClientError as exc:
-              if exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict"):
-                  raise IndexConflict(key) from exc
-              raise
-      index = DuplicateIndex.load_or_new(read)
-      ...
-      index.save(write, read=read)
+* through a pagescrub store (what a run does, ``tasks/link.py``): ``write``
+  reads the blob with its version (``Store.read_state``) and raises
+  ``IndexConflict`` if the generation moved, else writes with
+  ``Store.put_state_if``, which a local folder makes atomic with an exclusive
+  ``flock`` around compare-and-write and S3 with a conditional PUT
+  (``If-Match: <ETag read>``, or ``If-None-Match: *`` when there was none);
+  a refused write becomes ``IndexConflict``.
+* any other caller passes ``save`` a ``write`` conditional in the same way;
+  on ``IndexConflict``, ``save`` calls ``read``, merges and retries.
 
 A ``write`` that is not conditional (a plain PUT) still never corrupts the
 blob (a PUT is atomic) but a concurrent run's additions can be lost: last
@@ -120,23 +99,17 @@ returns the answer that id got the first time, whatever the text is now.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
-import os
 import re
 import struct
 import sys
-import tempfile
 import time
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -157,9 +130,7 @@ __all__ = [
     "Link",
     "Reason",
     "blob_generation",
-    "load_local",
     "normalize_for_dedupe",
-    "save_local_atomic",
     "text_hash",
 ]
 
@@ -939,77 +910,3 @@ def blob_generation(data: bytes | None) -> int:
         return 0
     header, _ = _read_header(data)
     return int(header.get("generation", 0))
-
-
-# --------------------------------------------------------------------------- local files
-
-
-@contextmanager
-def _file_lock(path: Path, timeout: float) -> Iterator[None]:
-    """Exclusive flock on ``path``; the file is never removed (removing lock files races)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"{path}: locked by another run for {timeout:.0f} s") from None
-                time.sleep(0.02)
-        yield
-    finally:
-        os.close(fd)  # closing drops the lock
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def load_local(path: str | os.PathLike[str], *, threshold: float = DEFAULT_THRESHOLD,
-               enabled: bool = True) -> DuplicateIndex:
-    """The index saved at ``path`` on a local disk, or a new one."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        return DuplicateIndex(threshold, enabled=enabled)
-    return DuplicateIndex.from_bytes(data, threshold=threshold, enabled=enabled)
-
-
-def save_local_atomic(path: str | os.PathLike[str], index: DuplicateIndex, *, timeout: float = 120.0) -> int:
-    """Save ``index`` at ``path`` under an exclusive lock, merging whatever another run saved meanwhile.
-
-    Read, merge and write happen under one ``flock``, so two runs saving at
-    once end with the union of their records. Returns the generation written.
-    """
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(p.with_name(p.name + ".lock"), timeout):
-        try:
-            current = p.read_bytes()
-        except FileNotFoundError:
-            current = None
-        if current and blob_generation(current) != index.generation:
-            index.merge(DuplicateIndex.from_bytes(current))
-        _atomic_write(p, index._to_bytes(index.generation + 1))
-        index.generation += 1
-        return index.generation

@@ -12,7 +12,7 @@ from typing import Any
 
 from .dedupe import DEFAULT_THRESHOLD, DuplicateIndex, IndexConflict, IndexStateError, blob_generation
 from .record import apply_link
-from .store import Store
+from .store import StateConflict, Store
 
 __all__ = ["INDEX_STATE", "DuplicateLinker"]
 
@@ -26,10 +26,9 @@ class DuplicateLinker:
     Saving is optimistic: the index carries a generation number, and a save
     that finds another run's newer index in the store merges it (union, earliest
     first-seen wins, links already handed out unchanged) and tries again. The
-    check and the write are two requests, so two saves landing in the same
-    instant can still lose the other run's additions (not corrupt the index:
-    each write replaces the whole object atomically); those records are simply
-    linked afresh on a later run.
+    write itself is conditional on the version read (``Store.put_state_if``: a
+    file lock locally, ``If-Match`` on S3), so of two saves in the same instant
+    one wins and the other merges and retries: no run's additions are lost.
     """
 
     def __init__(
@@ -83,9 +82,13 @@ class DuplicateLinker:
         index = self.index
 
         def write(key: str, blob: bytes) -> None:
-            if blob_generation(self.store.get_state(key)) != index.generation:
+            current, version = self.store.read_state(key)
+            if blob_generation(current) != index.generation:
                 raise IndexConflict(key)
-            self.store.put_state(key, blob)
+            try:
+                self.store.put_state_if(key, blob, version)
+            except StateConflict:
+                raise IndexConflict(key) from None
             self.saved_bytes = len(blob)
 
         index.save(write, INDEX_STATE, read=self.store.get_state)

@@ -12,6 +12,7 @@ with the same reason instead of waiting out its own retries.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import tempfile
@@ -37,6 +38,7 @@ from botocore.exceptions import (
 
 from .store import (
     ManifestWriter,
+    StateConflict,
     Store,
     StoreConfigError,
     StoreOptions,
@@ -44,12 +46,15 @@ from .store import (
     _check_key,
     run_key,
     safe_name,
+    state_key,
     sweep_orphans,
 )
 
 __all__ = ["S3Store", "parse_s3_url"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _TRANSIENT_CODES = frozenset({
@@ -166,6 +171,48 @@ class S3Store(Store):
                 Bucket=self.bucket, Key=full, Body=data, ContentType=content_type, Metadata=metadata or {}
             ),
         )
+
+    def read_state(self, name: str) -> tuple[bytes | None, str | None]:
+        """The object and its ETag, from one GET: the ETag is the version a conditional PUT names."""
+        full = self._key(state_key(name))
+
+        def get() -> tuple[bytes, str]:
+            obj = self.client.get_object(Bucket=self.bucket, Key=full)
+            return obj["Body"].read(), obj["ETag"]
+
+        got = self._call(f"GET {full}", get, missing="key")
+        return got if got is not None else (None, None)
+
+    def put_state_if(self, name: str, data: bytes, version: str | None) -> str:
+        """A conditional PUT: ``If-Match: <ETag>``, or ``If-None-Match: *`` for an object not there yet.
+
+        AWS S3 has honoured both since 2024 (so do MinIO and moto). An endpoint that
+        answers 501 Not Implemented gets a plain PUT, with a warning: the last writer
+        wins there, as it did everywhere before.
+        """
+        key = state_key(name)
+        full = self._key(key)
+        condition = {"IfMatch": version} if version else {"IfNoneMatch": "*"}
+
+        def put(**extra: str) -> None:
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket, Key=full, Body=data, ContentType="application/octet-stream", **extra
+                )
+            except ClientError as exc:
+                code, status = _code(exc)
+                if extra and (code in _CONFLICT_CODES or status in (409, 412)):
+                    raise StateConflict(f"{full} changed since it was read") from None
+                if extra and (code == "NotImplemented" or status == 501):
+                    raise _ConditionsUnsupported from None
+                raise
+
+        try:
+            self._call(f"PUT {full}", lambda: put(**condition))
+        except _ConditionsUnsupported:
+            logger.warning("%s does not support conditional writes: %s written unconditionally", self.endpoint, full)
+            self._call(f"PUT {full}", put)
+        return key
 
     def _delete(self, key: str) -> None:
         full = self._key(key)
@@ -301,6 +348,13 @@ def _backoff(attempt: int, base: float, cap: float) -> float:
     """Exponential with jitter: half the step fixed, half random, so retries of many threads spread out."""
     step = min(cap, base * 2 ** (attempt - 1))
     return step / 2 + random.uniform(0, step / 2)
+
+
+class _ConditionsUnsupported(Exception):
+    """The endpoint refused If-Match / If-None-Match with 501 Not Implemented."""
+
+
+_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
 def _code(exc: ClientError) -> tuple[str, int]:

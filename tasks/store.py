@@ -22,6 +22,8 @@ whose process is gone (same host, pid not alive), and never a live one's.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import gzip
 import hashlib
 import json
@@ -50,6 +52,7 @@ __all__ = [
     "StoreError",
     "StoreOptions",
     "StoreUnavailable",
+    "StateConflict",
     "Written",
     "WriteStatus",
     "article_key",
@@ -97,6 +100,10 @@ class StoreConfigError(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store did not answer (or kept failing) after the retries: the record was not written."""
+
+
+class StateConflict(StoreError):
+    """A state object changed between reading it and writing it back: read it again, merge, retry."""
 
 
 # -- options --------------------------------------------------------------------------------
@@ -418,6 +425,24 @@ class Store(ABC):
     def get_state(self, name: str) -> bytes | None:
         return self._get(state_key(name))
 
+    def read_state(self, name: str) -> tuple[bytes | None, str | None]:
+        """A state object and its version for ``put_state_if`` (both None when there is none)."""
+        data = self.get_state(name)
+        return data, _version_of(data)
+
+    @abstractmethod
+    def put_state_if(self, name: str, data: bytes, version: str | None) -> str:
+        """Store ``data`` only if the object is still at ``version`` (None: still absent); returns its key.
+
+        Raises StateConflict otherwise. The compare and the write are one step, so of
+        two runs that read the same version and save at once, one wins and the other
+        learns it must merge: a shared state is never silently overwritten.
+        """
+
+
+def _version_of(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
 
 def _dump(obj: dict[str, Any]) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
@@ -508,6 +533,20 @@ class LocalStore(Store):
 
     def _put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str] | None = None) -> None:
         _atomic_write(self._path(key), data, tmp_dir=self._writing)
+
+    def put_state_if(self, name: str, data: bytes, version: str | None) -> str:
+        """Compare and write under an exclusive ``flock`` on a hidden lock file beside the object.
+
+        The kernel drops the lock of a killed process, so no stale lock outlives a run.
+        """
+        key = state_key(name)
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _file_lock(path.with_name(f".{path.name}.lock"), _STATE_LOCK_TIMEOUT):
+            if _version_of(self._get(key)) != version:
+                raise StateConflict(f"{key} changed since it was read")
+            self._put(key, data, content_type="application/octet-stream")
+        return key
 
     def _delete(self, key: str) -> None:
         with suppress(FileNotFoundError):
@@ -615,6 +654,30 @@ def _alive(pid: int) -> bool:
             return fh.read().rpartition(b")")[2].split()[:1] != [b"Z"]
     except OSError:  # not Linux, or gone meanwhile
         return True
+
+
+_STATE_LOCK_TIMEOUT = 120.0
+
+
+@contextmanager
+def _file_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Exclusive flock on ``path``; the file is never removed (removing lock files races)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailable(f"{path}: locked by another run for {timeout:.0f} s") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
 
 
 @contextmanager

@@ -18,9 +18,7 @@ from pagescrub.tasks.dedupe import (
     IndexStateError,
     Link,
     blob_generation,
-    load_local,
     normalize_for_dedupe,
-    save_local_atomic,
     text_hash,
 )
 from pagescrub.tasks.extract import extract_article
@@ -368,41 +366,6 @@ def test_conditional_save_merges_on_conflict(seeds: dict[str, str]) -> None:
     final = DuplicateIndex.load_or_new(read)
     assert sorted(final._ids) == ["000", "001", "002", "003"]
     assert final.get("001") == link_b
-
-
-def test_concurrent_local_saves_end_with_the_union(tmp_path: Path, seeds: dict[str, str]) -> None:
-    path = tmp_path / "state" / "dedupe-index.bin"
-    base = load_local(path)
-    base.link("000", seeds["000_7004b33b0c6d42ec.txt"])
-    assert save_local_atomic(path, base) == 1
-    runs = [load_local(path) for _ in range(4)]
-    names = sorted(seeds)[1:]
-    for run, name in zip(runs, names):
-        run.link(name, seeds[name])
-        run.link(f"{name}-copy", _edit(seeds[name], "chrome"))
-    barrier = threading.Barrier(len(runs))
-    errors: list[BaseException] = []
-
-    def save(run: DuplicateIndex) -> None:
-        try:
-            barrier.wait()
-            save_local_atomic(path, run)
-        except BaseException as exc:  # noqa: BLE001 - reported below  # pragma: no cover
-            errors.append(exc)
-
-    threads = [threading.Thread(target=save, args=(run,)) for run in runs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    final = load_local(path)
-    assert final.generation == 1 + len(runs)
-    assert set(final._ids) == {"000", *names, *(f"{n}-copy" for n in names)}
-    assert final.get("001_458b23e8ecbeef01.txt").duplicate_of == "000"
-    for name in names[1:]:
-        assert final.get(f"{name}-copy").duplicate_of == name
-    assert not list(path.parent.glob("*.tmp"))
 
 
 def test_merge_keeps_every_answer_and_prefers_the_earliest_cluster(seeds: dict[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from pagescrub.tasks.extract import extract_article
 from pagescrub.tasks.link import DuplicateLinker
 from pagescrub.tasks.load import PageInput, read_page_bytes
 from pagescrub.tasks.record import build_record, validate_record
-from pagescrub.tasks.store import LocalStore
+from pagescrub.tasks.store import LocalStore, StateConflict, Store
 
 from .conftest import SEEDS
 
@@ -75,6 +76,124 @@ def test_concurrent_runs_merge_their_indexes(tmp_path: Path) -> None:
     b.save()  # finds a's newer index, merges, saves
     merged = DuplicateLinker(store)
     assert merged.index is not None and len(merged.index) == 2
+
+
+def _store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    if kind == "local":
+        store: Store = LocalStore(tmp_path)
+    else:
+        from pagescrub.tasks.s3store import S3Store
+
+        store = S3Store(request.getfixturevalue("s3_bucket"), "news/", request.getfixturevalue("s3_options"))
+    store.ensure()
+    return store
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_put_state_if_writes_only_over_the_version_read(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    store = _store(kind, tmp_path, request)
+    assert store.read_state("idx") == (None, None)
+    store.put_state_if("idx", b"one", None)
+    with pytest.raises(StateConflict):
+        store.put_state_if("idx", b"not there before?", None)  # it is there now
+    data, version = store.read_state("idx")
+    assert data == b"one" and version
+    store.put_state_if("idx", b"two", version)
+    with pytest.raises(StateConflict):
+        store.put_state_if("idx", b"three", version)  # stale: "two" was written over it
+    assert store.get_state("idx") == b"two"
+
+
+class _SavesInBetween:
+    """A store through which, right after this run reads the index to save it, another run saves first."""
+
+    def __init__(self, store: Store, other: DuplicateLinker) -> None:
+        self._store, self._other = store, other
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def read_state(self, name: str) -> tuple[bytes | None, str | None]:
+        got = self._store.read_state(name)
+        if self._other is not None:
+            other, self._other = self._other, None
+            other.save()
+        return got
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_a_save_overtaken_between_its_read_and_its_write_merges_and_loses_nothing(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The window a check-then-write save left open: the other run's additions used to be overwritten."""
+    store = _store(kind, tmp_path, request)
+    records = list(_seed_records().values())
+    first = DuplicateLinker(store)
+    first.link(records[2])
+    first.save()
+    a = DuplicateLinker(store)
+    a.link(records[3])
+    b = DuplicateLinker(_SavesInBetween(store, a))  # type: ignore[arg-type]
+    b.link(records[4])
+    b.save()
+    assert a.index is not None and a.index.generation == 2
+    final = DuplicateLinker(store)
+    assert final.index is not None and final.index.generation == 3
+    assert sorted(final.index._ids) == sorted(r["id"] for r in records[2:5])
+
+
+def test_concurrent_saves_into_one_folder_end_with_the_union(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.ensure()
+    records = list(_seed_records().values())
+    base = DuplicateLinker(store)
+    base.link(records[0])
+    base.save()
+    runs = [DuplicateLinker(LocalStore(tmp_path)) for _ in range(4)]
+    for run, rec in zip(runs, records[1:]):
+        run.link(dict(rec))
+        run.link(dict(rec, id=rec["id"][::-1], canonical_url=None))  # a second site's exact copy
+    barrier = threading.Barrier(len(runs))
+    errors: list[BaseException] = []
+
+    def save(run: DuplicateLinker) -> None:
+        try:
+            barrier.wait()
+            run.save()
+        except BaseException as exc:  # noqa: BLE001 - reported below  # pragma: no cover
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(run,)) for run in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    final = DuplicateLinker(store)
+    assert final.index is not None and final.index.generation == 1 + len(runs)
+    expected = {records[0]["id"]} | {i for r in records[1:] for i in (r["id"], r["id"][::-1])}
+    assert set(final.index._ids) == expected
+    assert [p.name for p in (tmp_path / "state").iterdir() if not p.name.startswith(".")] == ["dedupe-index.bin"]
+
+
+def test_an_endpoint_without_conditional_writes_gets_a_plain_put(caplog: pytest.LogCaptureFixture) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from pagescrub.tasks.s3store import S3Store
+    from pagescrub.tasks.store import StoreOptions
+
+    client = boto3.client("s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="y")
+    store = S3Store("my-bucket", "news/", StoreOptions(retries=3, backoff_base=5.0), client=client)
+    with Stubber(client) as stub:
+        base = {"Bucket": "my-bucket", "Key": "news/state/idx", "Body": b"blob", "ContentType": "application/octet-stream"}
+        stub.add_client_error("put_object", service_error_code="NotImplemented", http_status_code=501,
+                              expected_params={**base, "IfNoneMatch": "*"})
+        stub.add_response("put_object", {"ETag": '"e"'}, expected_params=base)
+        assert store.put_state_if("idx", b"blob", None) == "state/idx"  # no 5 s retry of the 501
+        stub.assert_no_pending_responses()
+    assert "does not support conditional writes" in caplog.text
 
 
 def test_linking_off_leaves_fields_null(tmp_path: Path) -> None:
