@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import gzip
 import json
 import os
@@ -514,17 +515,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
 
-    def with_prefect(n: int, log: str) -> Run:
-        out = fresh(f"out-cli-{n}")
-        run = cli_run(inputs_for(n), out, args.workers, args.batch_size, work / log, args.sample)
+    def measured(runner: Callable[..., Run], kind: str, n: int, log: str) -> Run:
+        out = fresh(f"out-{kind}-{n}")
+        run = runner(inputs_for(n), out, args.workers, args.batch_size, work / log, args.sample)
         done(out)
         return run
 
-    def without_prefect(n: int, log: str) -> Run:
-        out = fresh(f"out-plain-{n}")
-        run = plain_run(inputs_for(n), out, args.workers, args.batch_size, work / log, args.sample)
-        done(out)
-        return run
+    with_prefect = functools.partial(measured, cli_run, "cli")
+    without_prefect = functools.partial(measured, plain_run, "plain")
 
     e2e: Run | None = None
     if "e2e" not in args.skip or "share" not in args.skip:
