@@ -273,14 +273,17 @@ def clean_html_tree(
     titles = _page_titles(tree)  # before pruning, which drops <meta>
     work = tree if owned else copy.deepcopy(tree)
     _prune(work)
-    try:
-        summary = _Readability(work, url=url).summary(html_partial=True)
-    except Unparseable:
-        summary = ""
-    article = _fragment(summary)
     scores = _score_prose(work)
     container = scores.best
     prose = scores.prose[container] if container is not None else 0
+    if _clear_article(container, scores):
+        summary = ""  # the densest block is taken below, as when readability finds nothing
+    else:
+        try:
+            summary = _Readability(work, url=url).summary(html_partial=True)
+        except Unparseable:
+            summary = ""
+    article = _fragment(summary)
     if container is not None and container.tag not in ("html", "body") and (
         article is None or _text_len(article) < 0.5 * prose
     ):
@@ -319,6 +322,28 @@ def clean_html_tree(
     _strip_attributes(article)
     html = lxml.html.tostring(article, encoding="unicode", method="html")
     return CleanedBody(text=text, html=html)
+
+
+def _clear_article(container: HtmlElement | None, scores: _ProseScores) -> bool:
+    """Whether the densest block of prose is plainly the article, so readability need not be asked.
+
+    That is when the page marks its article (``<article>``) and one block of at least
+    _CLEAR_PARAGRAPHS paragraphs holds nine tenths of its prose: readability (with the
+    work on its result, a third of a WCXB page's CPU) then picks much the same block.
+    Measured on the 974 benchmark pages (41 % of WCXB's and half of AEB's pass): body
+    F1 0.9556 -> 0.9557 on WCXB, 0.9761 -> 0.9756 on AEB; per core 1.47x -> 1.62x
+    trafilatura. Without the nine tenths, an article split into sections (one WCXB
+    page) kept only one of them.
+    """
+    if container is None or container.tag in ("html", "body"):
+        return False
+    holder = container if container.tag == "article" else next(container.iterancestors("article"), None)
+    if holder is None or scores.prose.get(container, 0) < 0.9 * scores.prose.get(holder, 0):
+        return False
+    return sum(1 for _ in container.iter("p")) >= _CLEAR_PARAGRAPHS
+
+
+_CLEAR_PARAGRAPHS = 8
 
 
 # Fewer words than this and extract rejects the page (its MIN_WORDS): no article found.

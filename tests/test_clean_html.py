@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import lxml.html
+import pytest
 
 from pagescrub.tasks.clean_html import _prose_container, clean_html_tree, parse_html, tree_to_text
 
@@ -400,3 +401,51 @@ def test_introduction_in_a_block_before_the_body_is_put_back() -> None:
     text = clean_html_tree(parse_html(html)).text
     assert text.startswith("Opening: the city")
     assert "Second: what the city owes" in text and "Part 11:" in text
+
+
+def _counting_readability(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count readability's passes (it still runs: the counter wraps it)."""
+    from pagescrub.tasks import clean_html
+
+    calls: list[int] = []
+    summary = clean_html._Readability.summary
+
+    def counted(self: object, *args: object, **kwargs: object) -> str:
+        calls.append(1)
+        return summary(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(clean_html._Readability, "summary", counted)
+    return calls
+
+
+def test_a_plainly_marked_article_is_cleaned_without_readability(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_readability(monkeypatch)
+    html = _page(
+        '<nav><a href="/">Home</a> <a href="/world">World</a></nav>'
+        f"<article><h1>Headline</h1><div class='body'>{_article(9)}</div></article>"
+        "<footer><p>Copyright 2024 The Paper. All rights reserved.</p></footer>"
+    )
+    text = clean_html_tree(parse_html(html)).text
+    assert calls == []
+    assert all(f"Paragraph {i}." in text for i in range(9))
+    assert "Home" not in text and "Copyright" not in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(f"<div class='story'><h1>Headline</h1>{_article(9)}</div>", id="no <article> on the page"),
+        pytest.param(f"<article><h1>Headline</h1><div>{_article(7)}</div></article>", id="fewer than 8 paragraphs"),
+        pytest.param(
+            f"<article><div class='part-1'>{_article(9)}</div>"
+            + "<div class='facts'>" + "".join(f"<div>Fact {i}: a short line of figures</div>" for i in range(40)) + "</div>"
+            + f"<div class='part-2'>{_article(3)}</div></article>",
+            id="over a tenth of the article's prose outside the block",
+        ),
+    ],
+)
+def test_readability_still_reads_pages_that_do_not_plainly_mark_their_article(monkeypatch: pytest.MonkeyPatch, body: str) -> None:
+    calls = _counting_readability(monkeypatch)
+    text = clean_html_tree(parse_html(_page(body))).text
+    assert calls == [1]
+    assert "Paragraph 0." in text
