@@ -46,7 +46,6 @@ from .load import DEFAULT_MAX_BYTES
 from .robots import ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS, RobotsCache, RobotsResponse, RobotsRules, origin_of
 
 __all__ = [
-    "DEFAULT_MAX_BYTES",
     "DEFAULT_USER_AGENT",
     "FETCH_BATCH_SIZE",
     "PAGE_CONTENT_TYPES",

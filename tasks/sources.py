@@ -38,7 +38,8 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from .fetch import DEFAULT_MAX_BYTES, FETCH_BATCH_SIZE
+from .fetch import FETCH_BATCH_SIZE
+from .load import DEFAULT_MAX_BYTES
 
 __all__ = [
     "KINDS",
