@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -275,9 +276,12 @@ def sniff_kind(text: str) -> PageKind:
     return "html" if len(_TAG.findall(text[:65536])) >= 5 else "text"
 
 
-def decode_page(data: bytes, declared: str | None = None) -> Decoded:
+def decode_page(data: bytes, declared: str | None = None, *, prepare_html: Callable[[str], str] | None = None) -> Decoded:
     """Bytes of a page to normalized text, with its encoding and kind.
 
+    ``prepare_html`` rewrites an HTML page's text before it is normalized:
+    extract leaves out the bodies of scripts and style sheets there, so that
+    they are not normalized (nor checked, nor parsed) at all.
     Raises DecodeError for empty or binary input.
     """
     if not data.strip():
@@ -286,9 +290,12 @@ def decode_page(data: bytes, declared: str | None = None) -> Decoded:
     if binary:
         raise DecodeError(f"binary content ({binary}), not a text page")
     raw, encoding = decode_bytes(data, declared)
+    kind = sniff_kind(raw)
+    if prepare_html is not None and kind == "html":
+        raw = prepare_html(raw)
     text = normalize_unicode(raw)
     if not text.strip():
         raise DecodeError("empty input (only whitespace after decoding)")
     if text.count("\ufffd") > max(20, len(text) // 50):
         raise DecodeError(f"undecodable: too many invalid bytes for {encoding}")
-    return Decoded(text=text, encoding=encoding, kind=sniff_kind(text))
+    return Decoded(text=text, encoding=encoding, kind=kind)

@@ -25,6 +25,7 @@ from lxml import etree
 from .clean_html import HtmlParseError, clean_html_tree, parse_html
 from .clean_text import clean_text_capture
 from .decode import DecodeError, decode_page, repair_mojibake
+from .markup import without_code
 from .metadata import (
     Metadata,
     clean_title,
@@ -166,7 +167,7 @@ def extract_article(
     """
     budget = _Budget(MAX_PAGE_CPU_SECONDS)
     try:
-        decoded = decode_page(data, _charset(content_type))
+        decoded = decode_page(data, _charset(content_type), prepare_html=without_code)
     except DecodeError as exc:
         raise ExtractionError(exc.reason) from None
     budget.check("decoding")
