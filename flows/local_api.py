@@ -43,6 +43,10 @@ class LocalServer:
         from prefect.settings import get_current_settings
 
         env = {
+            # glibc gives each of the server's threads (its database connections each have one) a
+            # malloc arena that keeps freed memory: two arenas took its peak RSS from 252 to 220 MB
+            # over a 1500-page run, its CPU the same. A value in the environment wins.
+            "MALLOC_ARENA_MAX": "2",
             **os.environ,
             # What Prefect's SubprocessASGIServer sets: no UI, ephemeral services only.
             "PREFECT_UI_ENABLED": "0",

@@ -73,6 +73,28 @@ def test_run_with_no_api_reports_to_a_temporary_server_it_stops(tmp_path: Path) 
     assert _processes_with(f"PREFECT_HOME={env['PREFECT_HOME']}") == []  # the server ended with the run
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize(("given", "expected"), [(None, "2"), ("8", "8")])
+def test_the_server_gets_two_malloc_arenas_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, given: str | None, expected: str
+) -> None:
+    from pagescrub.flows.local_api import LocalServer
+
+    if given is None:
+        monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    else:
+        monkeypatch.setenv("MALLOC_ARENA_MAX", given)
+    server = LocalServer()
+    server.start()  # the process's environment is set at its start: it need not come up
+    assert server.process is not None
+    try:
+        with open(f"/proc/{server.process.pid}/environ", "rb") as fh:
+            variables = dict(item.split(b"=", 1) for item in fh.read().split(b"\0") if b"=" in item)
+    finally:
+        server.stop()
+    assert variables[b"MALLOC_ARENA_MAX"] == expected.encode()
+
+
 def test_nothing_started_when_an_api_is_configured() -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
