@@ -101,6 +101,22 @@ def test_a_slash_in_an_unquoted_value_does_not_close_the_tag() -> None:
     _same_page(page)
 
 
+def test_a_tag_whose_end_is_not_sure_ends_the_cutting() -> None:
+    page = '<html><body><style>a{}</style><script src="a.js>var x;</script><p>keep</p><style>s{}</style></body></html>'
+    out = without_code(page)
+    assert "a{}" not in out
+    assert out.endswith('<script src="a.js>var x;</script><p>keep</p><style>s{}</style></body></html>')
+    _same_page(page)
+
+
+def test_many_unclosed_openings_stay_linear() -> None:
+    # Each attempt stops at the next "<" outside a quote: 200,000 characters of them take milliseconds.
+    for piece in ("<script a='", '<script a="', "<style x="):
+        markup = piece * (200_000 // len(piece))
+        assert without_code(markup) == markup  # no tag ends: nothing is cut
+    assert without_code("<p><script>" * 20_000) == "<p><script>"  # the first script never closes
+
+
 def test_an_unclosed_script_runs_to_the_end() -> None:
     assert without_code("<p>a</p><script>var x = 1; <p>not a paragraph</p>") == "<p>a</p><script>"
 
@@ -112,6 +128,7 @@ _PIECES = [
     '<script type="application/ld+json">{"a": "<b>"}</script>', "<script>", "</script>", "<style>", "</style>",
     "<!--", "-->", "<script><!-- x", "a < b", "<!x y>", "<?php echo 1 ?>", "</p>", "<p>", "<iframe>f</iframe>",
     "<xmp>x</xmp>", '<script src="a>b.js"></script>', "<script/>", "</script >", "<SCRIPT>u()</SCRIPT>", "text ",
+    '<script data-x="a<b">v()</script>', "<script a='>'>", '<script src="', "<style a<b>", "<script src=a/>",
 ]
 
 
