@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from html import escape
 from itertools import islice
 
@@ -25,7 +26,7 @@ from lxml import etree
 from .clean_html import HtmlParseError, clean_html_tree, parse_html
 from .clean_text import clean_text_capture
 from .decode import DecodeError, decode_page, repair_mojibake
-from .markup import without_code
+from .markup import replace_spans, without_code
 from .metadata import (
     Metadata,
     clean_title,
@@ -236,16 +237,7 @@ def _cut_long_runs(text: str) -> str:
                 spans[-1][1] = high
             else:
                 spans.append([low, high])
-    if not spans:
-        return text
-    parts: list[str] = []
-    pos = 0
-    for low, high in spans:
-        parts.append(text[pos:low])
-        parts.append(_LONG_RUN.sub(_cut_run, text[low:high]))
-        pos = high
-    parts.append(text[pos:])
-    return "".join(parts)
+    return replace_spans(text, spans, partial(_LONG_RUN.sub, _cut_run))
 
 
 def _cut_run(match: re.Match[str]) -> str:

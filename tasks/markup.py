@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Sequence
 
-__all__ = ["without_code"]
+__all__ = ["replace_spans", "without_code"]
 
 # A comment's start, or the start of an opening tag of an element whose body the parser reads as raw text.
 _OPEN = re.compile(r"<!--|<(script|style|title|textarea|xmp|iframe|noembed|noframes|plaintext)(?=[\s/>])", re.IGNORECASE)
@@ -81,14 +82,24 @@ def without_code(markup: str) -> str:
         if closing is None:
             break
         pos = stop
-    if not cuts:
-        return markup
+    return replace_spans(markup, cuts)
+
+
+def replace_spans(text: str, spans: Sequence[Sequence[int]], replace: Callable[[str], str] | None = None) -> str:
+    """``text`` with each (start, stop) span, in order and not overlapping, removed or replaced by ``replace(span)``.
+
+    One join of the pieces: removing them one by one would copy the page once for each.
+    """
+    if not spans:
+        return text
     parts: list[str] = []
     kept = 0
-    for start, stop in cuts:
-        parts.append(markup[kept:start])
+    for start, stop in spans:
+        parts.append(text[kept:start])
+        if replace is not None:
+            parts.append(replace(text[start:stop]))
         kept = stop
-    parts.append(markup[kept:])
+    parts.append(text[kept:])
     return "".join(parts)
 
 
