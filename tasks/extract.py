@@ -315,16 +315,15 @@ def _markup_only(text: str) -> str:
     One pass: every search starts where the previous one ended (a pattern like ``<script>.*?</script>``
     would rescan to the end for each unclosed ``<script>``: quadratic).
     """
-    parts: list[str] = []
+    bodies: list[tuple[int, int]] = []
     pos = 0
     while (opening := _RAW_TEXT_OPEN.search(text, pos)) is not None:
-        parts.append(text[pos : opening.end()])
         closing = _RAW_TEXT_CLOSE[opening.group(1).lower()].search(text, opening.end())
+        pos = len(text) if closing is None else closing.start()
+        bodies.append((opening.end(), pos))
         if closing is None:
-            return "".join(parts)
-        pos = closing.start()
-    parts.append(text[pos:])
-    return "".join(parts)
+            break
+    return replace_spans(text, bodies)
 
 
 def _check_tree(tree: etree._Element) -> None:
