@@ -9,6 +9,7 @@ credits) is removed before and after it.
 from __future__ import annotations
 
 import copy
+import importlib
 import importlib.metadata
 import logging
 import re
@@ -18,12 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote_plus, urljoin
 
 import lxml.etree
 import lxml.html
 import readability.readability as _rl_module
-from lxml.html import HtmlElement
+from lxml.html import HtmlElement, xhtml_to_html
 from readability import Document
 from readability.cleaners import html_cleaner as _RL_CLEANER  # noqa: N812 - a module constant here
 from readability.readability import REGEXES as _RL_REGEXES, Unparseable
@@ -96,6 +97,86 @@ def _make_links_absolute(doc: HtmlElement, base_url: str, handle_failures: str |
         return joined[href]
 
     doc.rewrite_links(link_repl)
+
+
+try:
+    _HTML_CLEAN_VERSION = importlib.metadata.version("lxml_html_clean")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - lxml's own lxml.html.clean
+    _HTML_CLEAN_VERSION = None
+
+# readability's cleaner as configured in readability-lxml 0.9; _clean_like_readability does what it
+# does only with these settings (and the lxml_html_clean release its code was read from).
+# The module, not the package's attribute of that name (a Cleaner instance).
+_rl_cleaner_module = importlib.import_module("lxml_html_clean.clean")
+_RL_CLEANER_SETTINGS = {
+    "scripts": True, "javascript": True, "comments": True, "style": True, "inline_style": True, "links": True,
+    "meta": False, "page_structure": False, "processing_instructions": True, "embedded": False, "frames": False,
+    "forms": False, "annoying_tags": False, "remove_tags": None, "kill_tags": (), "allow_tags": (),
+    "remove_unknown_tags": False, "safe_attrs_only": False, "add_nofollow": False, "host_whitelist": (),
+}
+_LIKE_RL_CLEANER = (
+    type(_RL_CLEANER) is _rl_cleaner_module.Cleaner
+    and (_HTML_CLEAN_VERSION or "").startswith("0.4.")
+    and all(getattr(_RL_CLEANER, k, object()) == v for k, v in _RL_CLEANER_SETTINGS.items())
+)
+_LINK_ATTRIBUTE_NAMES = lxml.html.defs.link_attrs
+_RL_KILLED = lxml.etree.XPath(
+    "descendant-or-self::script | descendant-or-self::style | descendant-or-self::link"
+    " | descendant-or-self::comment() | descendant-or-self::processing-instruction()"
+)
+
+
+def _clean_like_readability(doc: HtmlElement) -> None:
+    """``readability.cleaners.html_cleaner(doc)``: the same tree, in less than half the time.
+
+    The cleaner walks every element in Python twice (event attributes, then the tags it
+    kills) and runs every link through its ``javascript:`` test. Here one walk drops the
+    event attributes and collects the links, XPath finds the killed nodes (in the same
+    document order), and the links are tested one by one only when one of them could
+    change: one with spaces around it (the rewrite strips them) or, once unquoted and
+    unspaced as the cleaner does it, holding one of the schemes it looks for (tested on
+    all links joined, with a separator the unquoting and unspacing keep: a scheme in one
+    link is in the whole). After pruning, that is one WCXB or AEB page in six. Links in
+    style attributes and style sheets are left alone: the cleaner removes both
+    afterwards. Where lxml reads links otherwise (object, param, meta refresh), lxml's
+    own ``rewrite_links`` runs, as in the cleaner.
+    """
+    if not _LIKE_RL_CLEANER:
+        _RL_CLEANER(doc)
+        return
+    xhtml_to_html(doc)
+    for el in doc.iter("image"):
+        el.tag = "img"
+    links: list[tuple[HtmlElement, str, str]] = []
+    read_otherwise = False
+    for el in doc.iter(lxml.etree.Element):
+        names = el.keys()
+        if not names:
+            continue
+        attrib = el.attrib
+        for name in names:
+            if name.startswith("on"):
+                del attrib[name]
+            elif name in _LINK_ATTRIBUTE_NAMES:
+                links.append((el, name, attrib[name]))
+        if el.tag.endswith(("object", "param", "meta")):
+            read_otherwise = True
+    if read_otherwise:
+        doc.rewrite_links(_RL_CLEANER._remove_javascript_link, resolve_base_href=False)
+    elif links and (
+        any(value != value.strip() for _, _, value in links)
+        or _rl_cleaner_module._possibly_malicious_schemes(
+            _rl_cleaner_module._substitute_whitespace("", unquote_plus("\x1a".join(value for _, _, value in links)))
+        )
+    ):
+        replace = _RL_CLEANER._remove_javascript_link
+        for el, name, value in links:
+            new = replace(value.strip())
+            if new != value:
+                el.set(name, new)
+    lxml.etree.strip_attributes(doc, "style")
+    for node in _RL_KILLED(doc):
+        node.drop_tree()
 
 
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False)
@@ -393,7 +474,7 @@ class _Readability(Document):
             for elem in doc.xpath("//*[@style]"):
                 if _RL_REGEXES["displayNoneRe"].search(elem.get("style")):
                     elem.drop_tree()
-            _RL_CLEANER(doc)
+            _clean_like_readability(doc)
             if self.url:
                 _make_links_absolute(doc, self.url, self.handle_failures)
             else:

@@ -201,14 +201,16 @@ def _plain_parse(text: str) -> lxml.html.HtmlElement:
     return lxml.html.document_fromstring(text, parser=parser)
 
 
-def _random_link_pages(seed: int, count: int) -> list[str]:
+_LINK_TAGS = ["a", "img", "p", "div", "style", "object", "param", "meta", "form", "q", "span", "link", "area"]
+
+
+def _random_link_pages(seed: int, count: int, tags: list[str] = _LINK_TAGS, more_values: tuple[str, ...] = ()) -> list[str]:
     rnd = random.Random(seed)
-    tags = ["a", "img", "p", "div", "style", "object", "param", "meta", "form", "q", "span", "link", "area"]
     attrs = ["href", "src", "style", "cite", "action", "formaction", "data", "codebase", "classid", "archive",
              "valuetype", "value", "http-equiv", "content", "onclick", "class", "xlink:href", "lowsrc", "usemap"]
     values = ["javascript:x()", "JaVa Script:y", "%6aavascript:z", "rel.html", "/abs", "http://h/a/../b", "#f",
               "url(i.png)", "background:url('j.png')", "ref", "refresh", "0;url=n.html", "a.jar b.jar", "",
-              "data:image/svg+xml;base64,AA", "http://[x/", "expression(1)", "@import 'c.css'"]
+              "data:image/svg+xml;base64,AA", "http://[x/", "expression(1)", "@import 'c.css'", *more_values]
     pages = []
     for _ in range(count):
         parts = []
@@ -249,6 +251,46 @@ def _clean_and_absolutise(doc: lxml.html.HtmlElement, url: str | None) -> None:
         doc.make_links_absolute(url, resolve_base_href=True, handle_failures="discard")
     else:
         doc.resolve_base_href(handle_failures="discard")
+
+
+def test_readability_cleaner_stand_in_gives_the_cleaners_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """_clean_like_readability leaves the tree readability's own cleaner leaves, whether no link
+    changes, some do (each link then tested, or lxml's rewrite where links are read otherwise),
+    and with comments and processing instructions (which parse_html drops) in the tree."""
+    assert ch._LIKE_RL_CLEANER  # with the pinned releases, the stand-in is what runs
+    rewrites = 0
+    rewrite_links = lxml.html.HtmlMixin.rewrite_links
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal rewrites
+        rewrites += 1
+        return rewrite_links(self, *args, **kwargs)
+
+    monkeypatch.setattr(lxml.html.HtmlMixin, "rewrite_links", counted)
+    no_other_links = [tag for tag in _LINK_TAGS if tag not in ("object", "param", "meta")]
+    spaced = (" rel.html", "/abs\t", "\njavascript:x()", "j a v a script:q", "abc%3Aabout:", "about:blank", "ok")
+    pages = [
+        _LINK_PAGE,
+        _LINK_PAGE.replace("<object", "<x-object").replace("<param", "<x-param").replace("<meta", "<x-meta"),
+        *_random_link_pages(10, 300),
+        *_random_link_pages(11, 600, tags=no_other_links, more_values=spaced),
+        *(page.replace("<body>", "<body><!-- c --><?pi x?>") for page in _random_link_pages(12, 100)),
+        # A scheme that only a rewrite of one link finds: the links joined must not hide it.
+        '<html><body><a href="x%">a</a><a href="data:text/html,x">b</a></body></html>',
+        '<html><body><meta http-equiv="refresh" content="0; url=javascript:go()"><p>x</p></body></html>',
+        '<html><body><param valuetype="ref" value="javascript:go()"><object data="javascript:y">o</object></body></html>',
+    ]
+    changed = 0
+    for page in pages:
+        docs = [lxml.html.document_fromstring(page) if "<!--" in page else parse_html(page) for _ in range(3)]
+        # A <param valuetype="ref"> with no value makes lxml's rewrite raise: the stand-in raises alike.
+        cleaned = [_outcome(lambda doc=doc, clean=clean: clean(doc)) for doc, clean in zip(docs, (ch._RL_CLEANER, ch._clean_like_readability))]
+        assert cleaned[0] == cleaned[1], page
+        assert lxml.html.tostring(docs[0]) == lxml.html.tostring(docs[1]), page
+        changed += lxml.html.tostring(docs[0]) != lxml.html.tostring(docs[2])
+    assert changed > 0.9 * len(pages)  # nearly every page has something the cleaner removes or rewrites
+    # lxml's rewrite ran for the cleaner on every page, for the stand-in only where links are read otherwise.
+    assert len(pages) < rewrites < len(pages) + 450
 
 
 def _outcome(fn: Callable[[], object]) -> object:
