@@ -326,20 +326,69 @@ def _markup_only(text: str) -> str:
     return replace_spans(text, bodies)
 
 
-def _check_tree(tree: etree._Element) -> None:
-    """Limits checked on the parsed page, before metadata and cleaning look at it."""
+def _check_tree(tree: etree._Element, markup: str | None = None) -> None:
+    """Limits checked on the parsed page, before metadata and cleaning look at it.
+
+    ``markup``, the text ``tree`` was parsed from, spares the search for long attribute
+    values where the markup cannot hold one (``_may_hold_long_values``).
+    """
     if _TOO_DEEP(tree):
         raise ExtractionError(f"too deeply nested: elements more than {MAX_DEPTH} levels deep (the parser stops there)")
     elements = int(_COUNT_ELEMENTS(tree))
     if elements > MAX_ELEMENTS:
         raise ExtractionError(f"too many elements: {elements}, over {MAX_ELEMENTS}")
+    if markup is None or _may_hold_long_values(markup, MAX_ATTRIBUTE_CHARS):
+        _drop_long_attributes(tree)
+    chars = _visible_chars(tree)
+    if chars > MAX_TEXT_CHARS:
+        raise ExtractionError(f"too much text: {chars} characters, over {MAX_TEXT_CHARS}")
+
+
+def _drop_long_attributes(tree: etree._Element) -> None:
     for value in _LONG_ATTRIBUTES(tree, limit=MAX_ATTRIBUTE_CHARS):
         owner = value.getparent()
         if owner is not None and value.attrname in owner.attrib:
             del owner.attrib[value.attrname]
-    chars = _visible_chars(tree)
-    if chars > MAX_TEXT_CHARS:
-        raise ExtractionError(f"too much text: {chars} characters, over {MAX_TEXT_CHARS}")
+
+
+_HTML_SPACE = " \t\n\r\f"
+_HTML_SPACE_OR_END = tuple(_HTML_SPACE + ">")
+
+
+def _may_hold_long_values(markup: str, limit: int) -> bool:
+    """Whether parsing ``markup`` may give an attribute value longer than ``limit`` characters.
+
+    Such a value is, in the markup, a run of more than ``limit`` characters (entities only
+    shorten it) either between quotes, the opening one right after "=" and spaces, or
+    unquoted, with no space nor ">". A run that long holds a whole aligned block of half
+    the limit, so blocks are read, with ``find`` (memchr): for a quote missing from a block,
+    the run around it is measured and the character before its opening quote looked at.
+    That character may also be ">": the parser is given the markup without its </body>
+    and </html> tags. Some 20 us on a news page, where the search on the tree costs 0.6 ms.
+    """
+    block = limit // 2
+    size = len(markup)
+    judged: set[int] = set()  # opening quotes whose run was measured
+    for start in range(0, size - block + 1, block):
+        end = start + block
+        if not any(markup.find(char, start, end) >= 0 for char in _HTML_SPACE_OR_END):
+            return True  # maybe a long unquoted value
+        for quote in "\"'":
+            if markup.find(quote, start, end) >= 0:
+                continue
+            opening = markup.rfind(quote, 0, start)
+            if opening < 0 or opening in judged:
+                continue
+            judged.add(opening)
+            closing = markup.find(quote, end)
+            if (size if closing < 0 else closing) - opening - 1 <= limit:
+                continue
+            before = opening - 1
+            while before >= 0 and markup[before] in _HTML_SPACE:
+                before -= 1
+            if before >= 0 and markup[before] in "=>":
+                return True
+    return False
 
 
 def _visible_chars(tree: etree._Element) -> int:
@@ -395,7 +444,7 @@ def _from_html(text: str, url: str | None, budget: _Budget) -> Article:
         tree = parse_html(text)
     except HtmlParseError as exc:
         raise ExtractionError(exc.reason) from None
-    _check_tree(tree)
+    _check_tree(tree, text)
     budget.check("parsing")
     meta = extract_html_metadata(tree, url)
     budget.check("metadata")

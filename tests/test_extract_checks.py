@@ -14,6 +14,7 @@ from pagescrub.tasks.extract import (
     _LONG_RUN,
     _LONG_TAG,
     _VISIBLE_TEXT,
+    MAX_ATTRIBUTE_CHARS,
     MAX_ATTRIBUTE_PAIRS,
     MAX_ATTRIBUTES,
     MAX_WORD_CHARS,
@@ -23,6 +24,7 @@ from pagescrub.tasks.extract import (
     _cut_long_runs,
     _few_attributes,
     _markup_only,
+    _may_hold_long_values,
     _visible_chars,
 )
 
@@ -168,6 +170,79 @@ def test_visible_chars_on_odd_trees() -> None:
     etree.SubElement(inner, "body").text = "body in a template"
     for tree in (two, nested):
         assert _visible_chars(tree) == sum(map(len, _VISIBLE_TEXT(tree)))
+
+
+def _longest_value(markup: str) -> int:
+    tree = parse_html(markup)
+    return max((len(v) for el in tree.iter() if isinstance(el.tag, str) for v in el.attrib.values()), default=0)
+
+
+_VALUE_PIECES = [
+    '<a title="', "<a title='", '"', "'", "=", " = ", ">", "<p>", "</p>", "</body>", "</html>", "<div x=",
+    "&amp;", "&quot;", "&#x27;", "\t", "\n", "\f", "x" * 30, "y" * 45, "z z", "<!--", "-->", "<b c=d",
+    "'q'", '"q"', "<script>", "</script>", "<textarea>", "\u00e9" * 20,
+]
+
+
+def test_long_value_precheck_misses_no_long_value_on_random_markup() -> None:
+    """Where the parsed tree has an attribute value over the limit, the markup check says it may."""
+    rnd = random.Random(11)
+    long_trees = 0
+    for _ in range(6000):
+        markup = "<html><body>" + "".join(rnd.choice(_VALUE_PIECES) for _ in range(rnd.randint(1, 25)))
+        if _longest_value(markup) > 40:
+            long_trees += 1
+            assert _may_hold_long_values(markup, 40), markup
+    assert long_trees > 200  # the pieces make long values often enough to test something
+
+
+_SPACED_VALUE = "v " * 29 + "v"  # 59 characters, a space in every other
+
+
+@pytest.mark.parametrize(
+    ("markup", "value"),
+    [
+        ('<p title="{}">x</p>', _SPACED_VALUE),
+        ("<p title='{}'>x</p>", _SPACED_VALUE),
+        ('<p title = \n "{}">x</p>', _SPACED_VALUE),
+        ("<p title=</body>'{}'>x</p>", _SPACED_VALUE),  # the parser never sees the </body>
+        ('<p title="a&amp;{}">x</p>', _SPACED_VALUE),
+        ("<p title={}>x</p>", "u" * 59),
+        ("<p title=\t{}>x</p>", "u\"'" * 20),
+    ],
+)
+def test_long_values_found_and_dropped(markup: str, value: str) -> None:
+    page = "<html><body>" + markup.format(value)
+    assert _longest_value(page) > 40
+    assert _may_hold_long_values(page, 40)
+    assert not _may_hold_long_values(page.replace(value, "v" * 10), 40)
+    tree = parse_html(page)
+    _check_tree(tree)  # the real limit, over the values here: nothing dropped
+    assert tree.find(".//p").get("title") is not None
+
+
+def test_unclosed_long_values_count_as_long() -> None:
+    for page in ('<html><body><p title="' + "w " * 30, "<html><body><p title='" + "w " * 30 + ">x</p>"):
+        assert _may_hold_long_values(page, 40)
+
+
+def test_long_value_precheck_passes_pages_without_one() -> None:
+    text = "don't " * 3000  # 18,000 characters with a lone apostrophe every six, none after "="
+    page = f'<html><body><p class="a">{text}</p><p title=\'short\'>{"b " * 9000}</p></body></html>'
+    assert not _may_hold_long_values(page, MAX_ATTRIBUTE_CHARS)
+    spaced = f"<html><body><p title='x'>{'c ' * 20000}</p></body></html>"  # no quote for 40,000 characters
+    assert not _may_hold_long_values(spaced, MAX_ATTRIBUTE_CHARS)
+    assert _may_hold_long_values(spaced.replace("title='x'>", "title='x>"), MAX_ATTRIBUTE_CHARS)
+    assert _may_hold_long_values("<html><body>" + "d" * 40000, MAX_ATTRIBUTE_CHARS)  # no space for 40,000
+
+
+def test_check_tree_with_markup_drops_long_values_as_without() -> None:
+    page = f'<html><body><img src="data:image/png;base64,{"A" * 20000}" alt="a"><p title="{"t " * 9000}">x</p></body></html>'
+    for markup in (None, page):
+        tree = parse_html(page)
+        _check_tree(tree, markup)
+        assert [el.attrib.get("src") for el in tree.iter("img")] == [None]
+        assert tree.find(".//img").get("alt") == "a" and tree.find(".//p").get("title") is None
 
 
 def test_mojibake_is_repaired_in_the_article_and_its_metadata() -> None:
