@@ -449,3 +449,33 @@ def test_readability_still_reads_pages_that_do_not_plainly_mark_their_article(mo
     text = clean_html_tree(parse_html(_page(body))).text
     assert calls == [1]
     assert "Paragraph 0." in text
+
+
+@pytest.mark.parametrize(
+    ("body", "asked"),
+    [
+        # The article marked: <article> or <main> (or role="main") around the block of paragraphs.
+        (f"<article><div>{_article(9)}</div></article>", False),
+        (f"<main><div class='story'>{_article(9)}</div><div class='more'><p>Prices from $30</p></div></main>", False),
+        (f"<div role='main'><div class='story'>{_article(9)}</div></div>", False),
+        # <main> as the block itself holds the page's other blocks too: readability reads the page.
+        (f"<main>{_article(9)}<ul><li>Reading list</li><li>References</li></ul></main>", True),
+        # Too few paragraphs, or no mark: readability reads the page.
+        (f"<main><div class='story'>{_article(5)}</div></main>", True),
+        (f"<div><div class='story'>{_article(9)}</div></div>", True),
+    ],
+)
+def test_readability_is_asked_only_when_the_article_is_not_plain(body: str, asked: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pagescrub.tasks import clean_html as ch
+
+    calls: list[bool] = []
+    original = ch._Readability.summary
+
+    def summary(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(True)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ch._Readability, "summary", summary)
+    text = clean_html_tree(parse_html(_page(body))).text
+    assert bool(calls) == asked
+    assert "Paragraph 0." in text and "Paragraph 4." in text
