@@ -1234,11 +1234,50 @@ def _in_content(el: Any) -> bool:
     return False
 
 
+class _TextNodes:
+    """A tree's text nodes in document order, for the passes that look for a few of them (bylines,
+    shown dates): their values are read once, as plain strings (lxml's "smart" strings, which
+    know their element, cost three times as much, for the thousand text nodes of a page), and a
+    node itself is looked up by its position when one is used. Past _NTH_LOOKUPS lookups, all the
+    nodes are read instead: each lookup walks the tree up to that position."""
+
+    __slots__ = ("_lookups", "_nodes", "_tree", "_values")
+
+    def __init__(self, tree: Any) -> None:
+        self._tree = tree
+        self._values: list[str] | None = None
+        self._nodes: list[Any] | None = None
+        self._lookups = 0
+
+    @property
+    def values(self) -> list[str]:
+        if self._values is None:
+            self._values = _TEXT_VALUES_XPATH(self._tree)
+        return self._values
+
+    def node(self, index: int) -> Any | None:
+        """The text node (a smart string) of ``values[index]``."""
+        if self._nodes is None:
+            self._lookups += 1
+            if self._lookups <= _NTH_LOOKUPS:
+                nodes = _NTH_TEXT_XPATH(self._tree, n=index + 1)
+                return nodes[0] if nodes else None
+            self._nodes = _ALL_TEXT_XPATH(self._tree)
+        return self._nodes[index] if index < len(self._nodes) else None
+
+
+_TEXT_VALUES_XPATH = etree.XPath(".//text()", smart_strings=False)
+_ALL_TEXT_XPATH = etree.XPath(".//text()")
+_NTH_TEXT_XPATH = etree.XPath("(.//text())[$n]")
+_NTH_LOOKUPS = 16
+
+
 class _Page:
     """Everything read in one pass over the few tags metadata lives in."""
 
     __slots__ = (
-        "metas", "canonical", "image_src", "scripts", "title", "h1s", "h1_elements", "h1_total", "times", "base", "lang"
+        "metas", "canonical", "image_src", "scripts", "title", "h1s", "h1_elements", "h1_total", "times", "base", "lang",
+        "texts",
     )
 
     def __init__(self, tree: Any) -> None:
@@ -1253,6 +1292,7 @@ class _Page:
         self.times: list[Any] = []
         self.base: str | None = None
         self.lang: str | None = None
+        self.texts = _TextNodes(tree)
         fallback_title: str | None = None
         for el in tree.iter("meta", "link", "script", "title", "h1", "time", "base"):
             tag = el.tag
@@ -1455,9 +1495,9 @@ def _structured_author_sources(
     yield lambda: _normalize_authors(orgs)
 
 
-def _heuristic_author_sources(tree: Any) -> Iterable[Callable[[], list[str]]]:
+def _heuristic_author_sources(tree: Any, texts: _TextNodes) -> Iterable[Callable[[], list[str]]]:
     """Bylines guessed from markup: labels ("Written by"), author-page links, byline classes."""
-    for text in _label_bylines(tree):
+    for text in _label_bylines(texts):
         yield lambda text=text: _heuristic_names([text])
     yield lambda: _linked_authors(tree)
     for text in _byline_texts(tree):
@@ -1484,7 +1524,7 @@ def _find_authors(page: _Page, tree: Any, persons: list[str], orgs: list[str], s
         return fallback
     # Nobody named, or only an organisation ("British Heart Foundation", a JSON-LD Organization):
     # a byline in the page names the person who wrote the article and wins.
-    for source in _heuristic_author_sources(tree):
+    for source in _heuristic_author_sources(tree, page.texts):
         names = source()
         if not names:
             continue
@@ -1532,7 +1572,6 @@ def _rel_authors(tree: Any) -> list[str]:
 
 
 # All text nodes, filtered by a Python regex: cheaper than any XPath string test on big pages.
-_ALL_TEXT_XPATH = etree.XPath(".//text()")
 _LABEL_START_RE = re.compile(
     r"^\s*(?:By|by|BY|Written|written|WRITTEN|Posted|posted|Authored|Author|author|AUTHOR|Autor|Par|par|"
     r"Von|von|Door|door|Auteur|Words|Story|Text|Article|Blog)\b"
@@ -1578,12 +1617,15 @@ _AUTHOR_HREF_XPATH = etree.XPath(
 )
 
 
-def _label_bylines(tree: Any) -> Iterable[str]:
+def _label_bylines(texts: _TextNodes) -> Iterable[str]:
     """Bylines found by their label: "Written by" / "By" / "Author:" in its own text node, with the
     name in the same element or the next one, or a short text that starts with "By Name"."""
     hits = 0
-    for node in _ALL_TEXT_XPATH(tree):
-        if len(node) > 200 or not _LABEL_START_RE.match(node):
+    for index, value in enumerate(texts.values):
+        if len(value) > 200 or not _LABEL_START_RE.match(value):
+            continue
+        node = texts.node(index)
+        if node is None:
             continue
         owner = node.getparent()
         if owner is None or (owner.tag if node.is_text else getattr(owner.getparent(), "tag", None)) in _NON_TEXT_TAGS:
@@ -1681,24 +1723,19 @@ _SHOWN_MAX_CHARS = 160
 # The page's text nodes as plain strings, cheap to make (a "smart" string, which knows its parent,
 # costs some 1.5 us, and a news page has 750 text nodes, nearly none of them a byline); the few
 # that pass the first test are then fetched as nodes, by their position in the same order.
-_TEXT_VALUES_XPATH = etree.XPath(".//text()", smart_strings=False)
-_NTH_TEXT_XPATH = etree.XPath("(.//text())[$n]")
-
-
-def _shown_dates(tree: Any, now: datetime) -> tuple[str | None, str | None]:
+def _shown_dates(texts: _TextNodes, now: datetime) -> tuple[str | None, str | None]:
     """The publication and update dates the article's byline shows, from the first short block
     (in document order, outside navigation, sidebars, footers and comments) that labels one:
     a date after "Published"/"Posted" is the publication, after "Updated"/"Modified" the update,
     and an unlabelled date beside a labelled update is the publication."""
-    for position, value in enumerate(_TEXT_VALUES_XPATH(tree), 1):
+    for index, value in enumerate(texts.values):
         if len(value) > _SHOWN_MAX_CHARS or not (
             _SHOWN_LABEL_HINT_ASCII_RE.search(value.lower()) if value.isascii() else _SHOWN_LABEL_HINT_RE.search(value)
         ):
             continue
-        nodes = _NTH_TEXT_XPATH(tree, n=position)
-        if not nodes:
+        node = texts.node(index)
+        if node is None:
             continue
-        node = nodes[0]
         holder = node.getparent()
         if holder is None:
             continue
@@ -2162,7 +2199,7 @@ def _read_dates(page: _Page, ld: _JsonLd, tree: Any, md: Metadata, h1: str | Non
     # What the byline shows readers: a labelled publication date wins over markup that says
     # another day (CMSs often write the last save as datePublished); a day one off that some time
     # zone puts the markup's moment on is the same moment, and the markup's exact time is kept.
-    shown_published, shown_modified = _shown_dates(tree, now)
+    shown_published, shown_modified = _shown_dates(page.texts, now)
     if shown_published and (md.published_at is None or not _zone_explains(shown_published, md.published_at)):
         md.published_at = shown_published
     md.modified_at = md.modified_at or shown_modified

@@ -762,3 +762,24 @@ def test_normalize_date_reads_numeric_dates_in_the_order_given() -> None:
     assert normalize_date("03-09-2022", now=NOW, month_first=True) == "2022-03-09T00:00:00+00:00"
     assert normalize_date("03/09/2022", now=NOW, month_first=False) == "2022-09-03T00:00:00+00:00"
     assert normalize_date("03.09.2022", now=NOW, month_first=True) == "2022-09-03T00:00:00+00:00"
+
+
+def test_text_nodes_looked_up_are_the_nodes_of_the_values() -> None:
+    """_TextNodes hands out, for a value's index, lxml's own node for it: by lookup first, then from
+    the full list once lookups pile up (both before and after the switch, the same nodes)."""
+    from pagescrub.tasks import metadata as md
+
+    html = "<html><body>" + "".join(
+        f"<div>lead {i}<p>By Writer {i}<b>bold {i}</b>tail {i}</p><!-- c -->after {i}</div>" for i in range(30)
+    ) + "</body></html>"
+    tree = lxml.html.document_fromstring(html)
+    texts = md._TextNodes(tree)
+    expected = tree.xpath(".//text()")
+    assert texts.values == [str(node) for node in expected]
+    for index in [*range(0, len(expected), 3), len(expected) - 1, *range(1, 40, 2)]:
+        node = texts.node(index)
+        assert node == expected[index]
+        assert node.getparent() is expected[index].getparent() and node.is_tail == expected[index].is_tail
+    assert texts._nodes is not None  # switched to the full list after _NTH_LOOKUPS lookups
+    assert texts.node(len(expected)) is None
+    assert md._TextNodes(tree).node(len(expected)) is None
