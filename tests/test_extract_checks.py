@@ -266,3 +266,15 @@ def test_mojibake_is_repaired_in_the_article_and_its_metadata() -> None:
     assert "\u00e2\x80" not in article.html
     entity = page.replace("\u2019", "&#146;").encode("utf-8")  # HTML means cp1252's \u2019 by it
     assert "mayor\u2019s office" in extract_article(entity).text
+
+
+def test_count_words_counts_what_the_full_pattern_counts() -> None:
+    """The shortcut for texts without Chinese, Japanese or Thai gives the count of the pattern for all."""
+    from pagescrub.tasks.extract import _WORDS, count_words
+
+    rnd = random.Random(5)
+    pieces = ["word", " ", "don't", "é", "_", "12", "—", "\u00a0", "日本", "テ", "ภาษา", "ß", "Ǆ", "\u0301", ".", "\n", "٣"]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))) for _ in range(3000)]
+    for text in texts:
+        assert count_words(text) == len(_WORDS.findall(text)), text
+    assert count_words("日本語 abc") == 4 and count_words("plain words, here.") == 3
