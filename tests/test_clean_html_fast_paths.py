@@ -414,3 +414,22 @@ def test_attribute_words_are_the_parts_and_their_runs() -> None:
     values += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30))) for _ in range(5000)]
     for value in values:
         assert ch._words_of.__wrapped__(value) == _words_by_part(value), repr(value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"<main><p>{PARA}</p></main>",
+        f"<div role='main' class='content'><p>{PARA}</p><p>{PARA}</p></div><main><p>x</p></main>",
+        f"<nav role='main'><a href='/'>Home</a></nav><div><p>{PARA}</p></div>",  # chrome, pruned with its role
+        f"<div class='sidebar' role='main'><p>short</p></div><article><main><p>{PARA}</p></main></article>",
+        f"<div hidden role='main'><p>{PARA * 3}</p></div>",  # hidden prose: unhidden and kept
+        f"<div><p>{PARA}</p></div>",
+        f"<div role='main' class='intro'><p>An introduction.</p></div><div><p>{PARA}</p><p>{PARA}</p></div>",
+    ],
+)
+def test_prune_returns_the_main_elements_left(body: str) -> None:
+    for html in (f"<html><body>{body}</body></html>", f"<html role='main'><body>{body}</body></html>"):
+        work = parse_html(html)
+        mains = ch._prune(work)
+        assert mains == work.xpath("//main | //*[@role='main']"), html
