@@ -256,7 +256,9 @@ def _check_markup(text: str) -> None:
     """Limits checked on the markup, before parsing: what would make the parse itself costly."""
     if text.count("<") > MAX_MARKUP_TAGS:
         raise ExtractionError(f"too many elements: over {MAX_MARKUP_TAGS} tags in the markup")
-    if not _LONG_TAG.search(text):
+    if not _LONG_TAG.search(text) or _few_attributes(text):
+        # _few_attributes of the whole text holds for its markup too: leaving raw-text bodies out
+        # makes no run without "<" or ">" longer, nor the text.
         return
     # A tag of n characters holds fewer than n attributes (the count starts after its "<", and each
     # attribute takes a character): only a tag of more than MAX_ATTRIBUTES characters can hold too
