@@ -1284,23 +1284,28 @@ def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False
     Only after some text (300 characters and a fifth of the whole), so a marker
     word in the article's opening cannot cut the article.
     """
-    if headings_only and next(article.iter(*_HEADINGS), None) is None:
-        return  # only a heading may cut here
+    names = {a.lower() for a in authors if a}
+    if headings_only and not any(_end_marker(el, names) for el in article.iter(*_HEADINGS)):
+        return  # only a heading may cut here, and none reads as a marker: the walk below would find none
     total = _text_len(article)
     if not total:
         return
     leaves = set(_leaf_blocks(article))
-    names = {a.lower() for a in authors if a}
     done = 0
     for el in article.iter():
         if el in leaves and done >= max(300, total * 0.2) and (not headings_only or el.tag in _HEADINGS):
-            raw = el.text_content()
-            text = _collapse_spaces(raw).strip() if len(raw) < 80 or not _solid_at_least(raw, 80) else raw
-            if len(text) < 80 and (_END_MARKER.match(text) or text.lower() in names):
+            if _end_marker(el, names):
                 _drop_following(el, article)
                 return
         if isinstance(el.tag, str):
             done += len((el.text or "").strip()) + len((el.tail or "").strip())
+
+
+def _end_marker(el: HtmlElement, names: set[str]) -> bool:
+    """Whether ``el``'s text is an end marker or, alone, one of the authors' ``names`` (lowercased)."""
+    raw = el.text_content()
+    text = _collapse_spaces(raw).strip() if len(raw) < 80 or not _solid_at_least(raw, 80) else raw
+    return len(text) < 80 and (_END_MARKER.match(text) is not None or text.lower() in names)
 
 
 def _drop_following(el: HtmlElement, root: HtmlElement) -> None:
