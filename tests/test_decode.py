@@ -196,3 +196,18 @@ def test_repair_mojibake_restores_a_broken_no_break_space_as_a_space() -> None:
 )
 def test_repair_mojibake_leaves_good_text_alone(text: str) -> None:
     assert repair_mojibake(text) == text
+
+
+def test_control_bytes_counted_as_one_by_one() -> None:
+    """sniff_binary counts C0 control bytes (not tab, newline, form feed, CR, escape) in C: the same count."""
+    import random
+
+    from pagescrub.tasks.decode import _NOT_CONTROL_BYTES, sniff_binary
+
+    rnd = random.Random(3)
+    for _ in range(1000):
+        sample = bytes(rnd.randrange(256) if rnd.random() < 0.3 else rnd.randrange(40) for _ in range(rnd.randint(0, 400)))
+        assert len(sample.translate(None, _NOT_CONTROL_BYTES)) == sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
+    text = b"<p>" + b"a\tb\nc\rd\x0ce\x1bf" * 400 + b"</p>"
+    assert sniff_binary(text) is None  # text's own control bytes
+    assert sniff_binary(b"<p>" + b"\x01\x02\x03abcdefgh" * 400) == "binary"  # 27 % controls, no NUL
