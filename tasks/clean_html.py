@@ -104,10 +104,10 @@ try:
 except importlib.metadata.PackageNotFoundError:  # pragma: no cover - lxml's own lxml.html.clean
     _HTML_CLEAN_VERSION = None
 
-# readability's cleaner as configured in readability-lxml 0.9; _clean_like_readability does what it
-# does only with these settings (and the lxml_html_clean release its code was read from).
 # The module, not the package's attribute of that name (a Cleaner instance).
 _rl_cleaner_module = importlib.import_module("lxml_html_clean.clean")
+# readability's cleaner as configured in readability-lxml 0.9; _clean_like_readability does what it
+# does only with these settings (and the lxml_html_clean releases its code was read from, 0.4.x).
 _RL_CLEANER_SETTINGS = {
     "scripts": True, "javascript": True, "comments": True, "style": True, "inline_style": True, "links": True,
     "meta": False, "page_structure": False, "processing_instructions": True, "embedded": False, "frames": False,
@@ -127,7 +127,7 @@ _RL_KILLED = lxml.etree.XPath(
 
 
 def _clean_like_readability(doc: HtmlElement) -> None:
-    """``readability.cleaners.html_cleaner(doc)``: the same tree, in less than half the time.
+    """``readability.cleaners.html_cleaner(doc)``: the same tree, in about half the time.
 
     The cleaner walks every element in Python twice (event attributes, then the tags it
     kills) and runs every link through its ``javascript:`` test. Here one walk drops the
