@@ -1285,16 +1285,25 @@ def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False
     word in the article's opening cannot cut the article.
     """
     names = {a.lower() for a in authors if a}
-    if headings_only and not any(_end_marker(el, names) for el in article.iter(*_HEADINGS)):
-        return  # only a heading may cut here, and none reads as a marker: the walk below would find none
+    if headings_only:
+        # Only a heading may cut here: the walk below runs when one reads as a marker.
+        if not any(_end_marker(el, names) for el in article.iter(*_HEADINGS)):
+            return
+        markers = None
+    else:
+        # The lines that read as a marker, found first (most articles have none): the walk below
+        # then only asks whether a line past the opening is one of them.
+        markers = {el for el in _leaf_blocks(article) if _end_marker(el, names)}
+        if not markers:
+            return
     total = _text_len(article)
     if not total:
         return
-    leaves = set(_leaf_blocks(article))
+    leaves = set(_leaf_blocks(article)) if markers is None else markers
     done = 0
     for el in article.iter():
         if el in leaves and done >= max(300, total * 0.2) and (not headings_only or el.tag in _HEADINGS):
-            if _end_marker(el, names):
+            if markers is not None or _end_marker(el, names):
                 _drop_following(el, article)
                 return
         if isinstance(el.tag, str):
@@ -1557,13 +1566,18 @@ def _drop_empty(article: HtmlElement) -> None:
 
 
 def _strip_attributes(article: HtmlElement) -> None:
-    for el in article.iter():
-        if not isinstance(el.tag, str):
+    for el in article.iter(lxml.etree.Element):
+        names = el.keys()
+        if not names:
             continue
-        keep = _KEEP_ATTRS.get(el.tag, ())
-        for name in list(el.attrib):
+        keep = _KEEP_ATTRS.get(el.tag)
+        if keep is None:
+            el.attrib.clear()
+            continue
+        attrib = el.attrib
+        for name in names:
             if name not in keep:
-                del el.attrib[name]
+                del attrib[name]
 
 
 def tree_to_text(root: HtmlElement) -> str:

@@ -479,3 +479,39 @@ def test_readability_is_asked_only_when_the_article_is_not_plain(body: str, aske
     text = clean_html_tree(parse_html(_page(body))).text
     assert bool(calls) == asked
     assert "Paragraph 0." in text and "Paragraph 4." in text
+
+
+def test_only_links_images_and_table_spans_keep_attributes() -> None:
+    from pagescrub.tasks.clean_html import _strip_attributes
+
+    root = lxml.html.fragment_fromstring(
+        '<div class="a" id="b"><!-- note --><a class="c" href="/x" title="t">x</a>'
+        '<img style="s" alt="A" data-x="1" src="i.png"><table><tr><td colspan="2" class="d">c</td>'
+        '<th rowspan="3" scope="col">h</th></tr></table><p>plain</p></div>'
+    )
+    _strip_attributes(root)
+    assert lxml.html.tostring(root, encoding="unicode") == (
+        '<div><!-- note --><a href="/x">x</a><img alt="A" src="i.png"><table><tr><td colspan="2">c</td>'
+        '<th rowspan="3">h</th></tr></table><p>plain</p></div>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("tail", "authors", "cut"),
+    [
+        ("<p>Related stories</p><p>Another story teaser.</p>", (), True),  # a line, not a heading
+        ("<div><p>Jane Doe</p><p>Jane writes about councils.</p></div>", ("Jane Doe",), True),  # the author box
+        ("<p>Jane Doe</p><p>Jane writes about councils.</p>", (), False),  # a name that is no author's
+        ("<p>Related stories about the budget are linked from the council's page on it.</p>", (), False),
+    ],
+)
+def test_end_marker_lines_cut_what_follows(tail: str, authors: tuple[str, ...], cut: bool) -> None:
+    from pagescrub.tasks.clean_html import _truncate_at_end_marker
+
+    root = lxml.html.fragment_fromstring(f"<div><p>Related</p>{_article(4)}{tail}</div>")
+    _truncate_at_end_marker(root, authors=authors)
+    text = tree_to_text(root)
+    assert text.startswith("Related\n\n")  # a marker in the opening never cuts
+    assert "Paragraph 3." in text
+    follows = "councils" in text or "linked" in text or "teaser" in text  # the lines after the marker
+    assert follows is not cut
