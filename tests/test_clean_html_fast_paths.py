@@ -257,7 +257,9 @@ def test_readability_cleaner_stand_in_gives_the_cleaners_tree(monkeypatch: pytes
     """_clean_like_readability leaves the tree readability's own cleaner leaves, whether no link
     changes, some do (each link then tested, or lxml's rewrite where links are read otherwise),
     and with comments and processing instructions (which parse_html drops) in the tree."""
-    assert ch._LIKE_RL_CLEANER  # with the pinned releases, the stand-in is what runs
+    # With the lxml_html_clean releases it was read from, the stand-in is what runs (with readability's
+    # settings as in 0.9); under another release the cleaner itself runs and the comparison is plain.
+    assert ch._LIKE_RL_CLEANER or not (ch._HTML_CLEAN_VERSION or "").startswith("0.4.")
     rewrites = 0
     rewrite_links = lxml.html.HtmlMixin.rewrite_links
 
