@@ -1285,27 +1285,25 @@ def _truncate_at_end_marker(article: HtmlElement, *, headings_only: bool = False
     word in the article's opening cannot cut the article.
     """
     names = {a.lower() for a in authors if a}
+    # The lines that read as a marker, found first (most articles have none): the walk below then
+    # only asks whether a line past the opening is one of them. A line is a leaf block, and in the
+    # headings-only pass a heading.
     if headings_only:
-        # Only a heading may cut here: the walk below runs when one reads as a marker.
-        if not any(_end_marker(el, names) for el in article.iter(*_HEADINGS)):
-            return
-        markers = None
+        markers = {el for el in article.iter(*_HEADINGS) if _end_marker(el, names)}
+        if markers:
+            markers.intersection_update(_leaf_blocks(article))
     else:
-        # The lines that read as a marker, found first (most articles have none): the walk below
-        # then only asks whether a line past the opening is one of them.
         markers = {el for el in _leaf_blocks(article) if _end_marker(el, names)}
-        if not markers:
-            return
+    if not markers:
+        return
     total = _text_len(article)
     if not total:
         return
-    leaves = set(_leaf_blocks(article)) if markers is None else markers
     done = 0
     for el in article.iter():
-        if el in leaves and done >= max(300, total * 0.2) and (not headings_only or el.tag in _HEADINGS):
-            if markers is not None or _end_marker(el, names):
-                _drop_following(el, article)
-                return
+        if el in markers and done >= max(300, total * 0.2):
+            _drop_following(el, article)
+            return
         if isinstance(el.tag, str):
             done += len((el.text or "").strip()) + len((el.tail or "").strip())
 

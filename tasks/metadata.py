@@ -1720,9 +1720,6 @@ _SHOWN_SKIP_WORDS_RE = re.compile(
     re.IGNORECASE,
 )
 _SHOWN_MAX_CHARS = 160
-# The page's text nodes as plain strings, cheap to make (a "smart" string, which knows its parent,
-# costs some 1.5 us, and a news page has 750 text nodes, nearly none of them a byline); the few
-# that pass the first test are then fetched as nodes, by their position in the same order.
 def _shown_dates(texts: _TextNodes, now: datetime) -> tuple[str | None, str | None]:
     """The publication and update dates the article's byline shows, from the first short block
     (in document order, outside navigation, sidebars, footers and comments) that labels one:

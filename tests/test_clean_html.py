@@ -515,3 +515,14 @@ def test_end_marker_lines_cut_what_follows(tail: str, authors: tuple[str, ...], 
     assert "Paragraph 3." in text
     follows = "councils" in text or "linked" in text or "teaser" in text  # the lines after the marker
     assert follows is not cut
+
+
+def test_headings_only_pass_cuts_at_a_heading_line_only() -> None:
+    """In the headings-only pass a marker cuts only as a heading that is a line of its own: a
+    heading holding a block is not one (its inner block is the line, and no heading)."""
+    from pagescrub.tasks.clean_html import _truncate_at_end_marker
+
+    for heading, cut in (("<h3>Comments</h3>", True), ("<h3><div>Comments</div></h3>", False), ("<p>Comments</p>", False)):
+        root = lxml.html.fragment_fromstring(f"<div>{_article(4)}{heading}<p>First reader comment.</p></div>")
+        _truncate_at_end_marker(root, headings_only=True)
+        assert ("First reader comment." not in tree_to_text(root)) is cut, heading
